@@ -1,0 +1,184 @@
+/*
+ * map.c — the map's entry points: make, access, assign, delete, clear,
+ * len and free.
+ *
+ * Each of access, assign and delete is instantiated from map_body.h once
+ * per key kind; the switch on the map type's fastkind picks the body (one
+ * well-predicted branch, where Go's compiler picks at compile time).
+ */
+#include "map_body.h"
+#include "map_internal.h"
+
+
+#define DISPATCH(body, t, ...)                                                  \
+    switch ((t)->fastkind) {                                                    \
+    case MR_FAST64: return body(t, __VA_ARGS__, MR_FAST64);                     \
+    case MR_FASTSTR: return body(t, __VA_ARGS__, MR_FASTSTR);                   \
+    case MR_FAST32: return body(t, __VA_ARGS__, MR_FAST32);                     \
+    default: return body(t, __VA_ARGS__, MR_FAST_NONE);                         \
+    }
+
+static void *access(const mr_maptype *t, mr_map *h, const void *key)
+{
+    DISPATCH(mapaccess_body, t, h, key)
+}
+
+void *mr_mapaccess1(const mr_maptype *t, mr_map *h, const void *key)
+{
+    void *e = access(t, h, key);
+    return e != NULL ? e : mr_zero_value(t);
+}
+
+void *mr_mapaccess2(const mr_maptype *t, mr_map *h, const void *key, bool *ok)
+{
+    void *e = access(t, h, key);
+    *ok = e != NULL;
+    return e != NULL ? e : mr_zero_value(t);
+}
+
+void *mr_mapassign(const mr_maptype *t, mr_map *h, const void *key)
+{
+    DISPATCH(mapassign_body, t, h, key)
+}
+
+void mr_mapdelete(const mr_maptype *t, mr_map *h, const void *key)
+{
+    DISPATCH(mapdelete_body, t, h, key)
+}
+
+/* Go's mapaccessK: the stored key and element for key, used by iterators
+ * that must look an entry up in the grown table.  Returns the key or NULL. */
+void *mr_mapaccessK(const mr_maptype *t, mr_map *h, const void *key, void **elem)
+{
+    uint64_t hash = t->hash(key, h->hash0);
+    uintptr_t m = bucketMask(h->B);
+    bmap *b = bucketAt(t, h->buckets, hash & m);
+    if (h->oldbuckets != NULL) {
+        if (!isSameSizeGrow(h))
+            m >>= 1;
+        bmap *oldb = bucketAt(t, h->oldbuckets, hash & m);
+        if (!evacuated(oldb))
+            b = oldb;
+    }
+    uint8_t top = tophash(hash);
+    for (; b != NULL; b = overflow(t, b)) {
+        for (uintptr_t i = 0; i < bucketCnt; i++) {
+            if (b->tophash[i] != top) {
+                if (b->tophash[i] == emptyRest)
+                    return NULL;
+                continue;
+            }
+            void *k = slotkey(t, bkey(t, b, i));
+            if (t->equal(key, k)) {
+                *elem = slotelem(t, belem(t, b, i));
+                return k;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* A hand-written map type must have been made with MR_MAPTYPE_INIT or be
+ * equally consistent; catching a bad one here beats corrupting memory. */
+static void check_type(const mr_maptype *t)
+{
+    if (t == NULL)
+        mr_throw("mr_makemap: NULL map type");
+    if (t->hash == NULL || t->equal == NULL)
+        mr_throw("mr_makemap: map type without hash or equal function");
+    uint32_t want = 8 + 8 * t->slotkeysize + 8 * t->slotelemsize + (uint32_t)sizeof(void *);
+    uint32_t keyslot = indirectkey(t) ? (uint32_t)sizeof(void *) : t->keysize;
+    uint32_t elemslot = indirectelem(t) ? (uint32_t)sizeof(void *) : t->elemsize;
+    if (t->bucketsize != want || t->slotkeysize != keyslot || t->slotelemsize != elemslot)
+        mr_throw("mr_makemap: inconsistent map type (define it with MR_MAPTYPE_INIT)");
+}
+
+/* makemap implements Go map creation for make(map[k]v, hint). */
+mr_map *mr_makemap(const mr_maptype *t, size_t hint)
+{
+    check_type(t);
+    /* A hint too large for memory is ignored, as in Go (maxAlloc). */
+    if (hint > ((size_t)1 << 40) / t->bucketsize)
+        hint = 0;
+    mr_map *h = mr_map_calloc(sizeof *h);
+    h->type = t;
+    h->hash0 = mr_fastrand64();
+    /* Find the size parameter B which will hold the requested # of elements. */
+    uint8_t B = 0;
+    while (overLoadFactor(hint, B))
+        B++;
+    h->B = B;
+    /* Allocate the initial hash table.  If B == 0, the buckets field is
+     * allocated lazily by mapassign. */
+    if (B != 0)
+        h->buckets = mr_makeBucketArray(t, B, NULL, &h->nextOverflow);
+    return h;
+}
+
+size_t mr_maplen(const mr_map *h)
+{
+    return h == NULL ? 0 : h->count;
+}
+
+/* mapclear deletes all keys from a map, keeping its buckets. */
+void mr_mapclear(const mr_maptype *t, mr_map *h)
+{
+    if (h == NULL)
+        return;
+    claimWriting(h);
+    if (h->count == 0 && h->oldbuckets == NULL)
+        goto out;
+    mr_release_entries(t, h);
+    uint8_t oldB = isSameSizeGrow(h) ? h->B : (uint8_t)(h->B - 1);
+    if (atomic_load_explicit(&h->iterators, memory_order_acquire) == 0) {
+        if (h->oldbuckets != NULL)
+            mr_release_bucket_array(t, h, h->oldbuckets, oldB);
+        /* Reuse the table: clear it and recover its preallocated overflow
+         * buckets, as if newly allocated. */
+        mr_release_overflow(t, h, h->buckets, h->B);
+        mr_makeBucketArray(t, h->B, h->buckets, &h->nextOverflow);
+    } else {
+        /* Open iterations still read these tables: mark them empty so the
+         * iterations end (Go issue 59411), park them, start afresh. */
+        if (h->oldbuckets != NULL) {
+            mr_mark_buckets_empty(t, h->oldbuckets, oldB);
+            mr_release_bucket_array(t, h, h->oldbuckets, oldB);
+        }
+        mr_mark_buckets_empty(t, h->buckets, h->B);
+        mr_release_bucket_array(t, h, h->buckets, h->B);
+        h->buckets = mr_makeBucketArray(t, h->B, NULL, &h->nextOverflow);
+    }
+    h->flags &= (uint8_t)~sameSizeGrow;
+    h->oldbuckets = NULL;
+    h->nevacuate = 0;
+    h->noverflow = 0;
+    h->count = 0;
+    /* Reset the hash seed to make it more difficult for attackers to
+     * repeatedly trigger hash collisions (Go issue 25237). */
+    h->hash0 = mr_fastrand64();
+out:
+    releaseWriting(h);
+}
+
+void mr_mapfree(const mr_maptype *t, mr_map *h)
+{
+    if (h == NULL)
+        return;
+    /* Freeing is a write: it must not overlap any other use. */
+    claimWriting(h);
+    if (t != h->type)
+        mr_throw("mr_mapfree: map freed with a different map type than it was made with");
+    mr_release_entries(t, h);
+    /* Nothing can be iterating a freed map legitimately: free it all. */
+    atomic_store_explicit(&h->iterators, 0, memory_order_relaxed);
+    if (h->oldbuckets != NULL)
+        mr_release_bucket_array(t, h, h->oldbuckets, isSameSizeGrow(h) ? h->B : (uint8_t)(h->B - 1));
+    if (h->buckets != NULL)
+        mr_release_bucket_array(t, h, h->buckets, h->B);
+    mr_release_parked(h);
+    h->buckets = h->oldbuckets = NULL;
+    h->count = 0;
+    /* The header stays poisoned in quarantine for a while, so that a later
+     * use is reported instead of reading reused memory. */
+    mr_quarantine_header(h);
+}

@@ -1,0 +1,289 @@
+/*
+ * map_body.h — access, assign and delete, written once.
+ *
+ * Go keeps its fast paths (mapaccess1_fast64, mapassign_faststr, ...) as
+ * hand-copied files.  Here each operation is one always-inline body taking
+ * the key kind as a compile-time constant; map.c instantiates it per kind,
+ * and the compiler folds the key size, hash and equality into straight-line
+ * code.  The algorithm exists once.
+ *
+ * Included only by map.c.
+ */
+#ifndef MAPRT_MAP_BODY_H
+#define MAPRT_MAP_BODY_H
+
+#include "hash.h"
+#include "map_internal.h"
+
+/* ---- the key, per kind ------------------------------------------------ */
+
+MR_INLINE uint32_t kind_keysize(const mr_maptype *t, int kind)
+{
+    switch (kind) {
+    case MR_FAST32: return 4;
+    case MR_FAST64: return 8;
+    case MR_FASTSTR: return sizeof(mr_string);
+    default: return t->keysize;
+    }
+}
+
+MR_INLINE uint32_t kind_slotkeysize(const mr_maptype *t, int kind)
+{
+    return kind == MR_FAST_NONE ? t->slotkeysize : kind_keysize(t, kind);
+}
+
+MR_INLINE bool kind_indirectkey(const mr_maptype *t, int kind)
+{
+    return kind == MR_FAST_NONE && indirectkey(t);
+}
+
+MR_INLINE uint64_t kind_hash(const mr_maptype *t, int kind, const void *key, uint64_t seed)
+{
+    switch (kind) {
+    case MR_FAST32: {
+        uint32_t k;
+        memcpy(&k, key, 4);
+        return mr_hash64_inline(k, seed);
+    }
+    case MR_FAST64: {
+        uint64_t k;
+        memcpy(&k, key, 8);
+        return mr_hash64_inline(k, seed);
+    }
+    case MR_FASTSTR: {
+        const mr_string *s = key;
+        return mr_hashbytes_inline(s->ptr, s->len, seed);
+    }
+    default: return t->hash(key, seed);
+    }
+}
+
+MR_INLINE bool kind_equal(const mr_maptype *t, int kind, const void *a, const void *b)
+{
+    switch (kind) {
+    case MR_FAST32: return memcmp(a, b, 4) == 0;
+    case MR_FAST64: return memcmp(a, b, 8) == 0;
+    case MR_FASTSTR: {
+        const mr_string *x = a, *y = b;
+        return x->len == y->len && (x->ptr == y->ptr || memcmp(x->ptr, y->ptr, x->len) == 0);
+    }
+    default: return t->equal(a, b);
+    }
+}
+
+MR_INLINE void *kind_bkey(const mr_maptype *t, int kind, bmap *b, uintptr_t i)
+{
+    return (char *)b + dataOffset + i * kind_slotkeysize(t, kind);
+}
+
+MR_INLINE void *kind_belem(const mr_maptype *t, int kind, bmap *b, uintptr_t i)
+{
+    return (char *)b + dataOffset + bucketCnt * kind_slotkeysize(t, kind) + i * t->slotelemsize;
+}
+
+/* ---- mapaccess -------------------------------------------------------- */
+
+/* Returns the element for key, or NULL when absent (the callers turn that
+ * into the zero value). */
+MR_INLINE void *mapaccess_body(const mr_maptype *t, mr_map *h, const void *key, int kind)
+{
+    if (h == NULL)
+        return NULL;
+    /* Go looks at count first; looking at the claim first also catches a
+     * read of an empty map racing with its first write. */
+    checkNotWriting(h, MR_FAULT_READ);
+    if (h->count == 0)
+        return NULL;
+    uint64_t hash = kind_hash(t, kind, key, h->hash0);
+    uintptr_t m = bucketMask(h->B);
+    bmap *b = bucketAt(t, h->buckets, hash & m);
+    if (MR_UNLIKELY(h->oldbuckets != NULL)) {
+        if (!isSameSizeGrow(h))
+            m >>= 1; /* There used to be half as many buckets; mask down one more power of two. */
+        bmap *oldb = bucketAt(t, h->oldbuckets, hash & m);
+        if (!evacuated(oldb))
+            b = oldb;
+    }
+    uint8_t top = tophash(hash);
+    for (; b != NULL; b = overflow(t, b)) {
+        for (uintptr_t i = 0; i < bucketCnt; i++) {
+            if (b->tophash[i] != top) {
+                if (b->tophash[i] == emptyRest)
+                    return NULL;
+                continue;
+            }
+            void *k = kind_bkey(t, kind, b, i);
+            if (kind_indirectkey(t, kind))
+                k = *(void **)k;
+            if (kind_equal(t, kind, key, k))
+                return slotelem(t, kind_belem(t, kind, b, i));
+        }
+    }
+    return NULL;
+}
+
+/* ---- mapassign -------------------------------------------------------- */
+
+MR_INLINE void *mapassign_body(const mr_maptype *t, mr_map *h, const void *key, int kind)
+{
+    if (h == NULL)
+        mr_panic_nilmap();
+    /* Hash before claiming, as Go does, so a user hash that fails leaves
+     * the map unclaimed. */
+    uint64_t hash = kind_hash(t, kind, key, h->hash0);
+    claimWriting(h);
+    if (MR_UNLIKELY(h->buckets == NULL))
+        h->buckets = mr_map_calloc(t->bucketsize); /* makemap_small: one bucket, made lazily */
+
+    uint8_t top = tophash(hash);
+    uint8_t *inserti;
+    void *insertk, *elem;
+again:;
+    uintptr_t bucket = hash & bucketMask(h->B);
+    if (growing(h))
+        mr_growWork(t, h, bucket);
+    bmap *b = bucketAt(t, h->buckets, bucket);
+    inserti = NULL;
+    insertk = NULL;
+    elem = NULL;
+    for (;;) {
+        for (uintptr_t i = 0; i < bucketCnt; i++) {
+            if (b->tophash[i] != top) {
+                if (isEmpty(b->tophash[i]) && inserti == NULL) {
+                    inserti = &b->tophash[i];
+                    insertk = kind_bkey(t, kind, b, i);
+                    elem = kind_belem(t, kind, b, i);
+                }
+                if (b->tophash[i] == emptyRest)
+                    goto bucketloop_done;
+                continue;
+            }
+            void *k = kind_bkey(t, kind, b, i);
+            if (kind_indirectkey(t, kind))
+                k = *(void **)k;
+            if (!kind_equal(t, kind, key, k))
+                continue;
+            /* Already have a mapping for key.  Update it. */
+            if (kind == MR_FAST_NONE && (t->flags & MR_KEY_NEEDUPDATE))
+                memcpy(k, key, t->keysize);
+            elem = kind_belem(t, kind, b, i);
+            goto done;
+        }
+        bmap *ovf = overflow(t, b);
+        if (ovf == NULL)
+            break;
+        b = ovf;
+    }
+bucketloop_done:
+    /* Did not find mapping for key.  Allocate new cell & add entry.
+     * If we hit the max load factor or we have too many overflow buckets,
+     * and we're not already in the middle of growing, start growing. */
+    if (!growing(h) && (overLoadFactor(h->count + 1, h->B) || tooManyOverflowBuckets(h->noverflow, h->B))) {
+        mr_hashGrow(t, h);
+        goto again; /* Growing the table invalidates everything, so try again. */
+    }
+    if (inserti == NULL) {
+        /* The current bucket and all the overflow buckets connected to it are full. */
+        bmap *newb = mr_newoverflow(t, h, b);
+        inserti = &newb->tophash[0];
+        insertk = kind_bkey(t, kind, newb, 0);
+        elem = kind_belem(t, kind, newb, 0);
+    }
+    /* Store the new key/elem at the insert position. */
+    if (kind_indirectkey(t, kind)) {
+        void *kmem = mr_map_calloc(t->keysize);
+        *(void **)insertk = kmem;
+        insertk = kmem;
+    }
+    if (kind == MR_FAST_NONE && indirectelem(t))
+        *(void **)elem = mr_map_calloc(t->elemsize);
+    memcpy(insertk, key, kind_keysize(t, kind));
+    *inserti = top;
+    h->count++;
+done:
+    releaseWriting(h);
+    return slotelem(t, elem);
+}
+
+/* ---- mapdelete -------------------------------------------------------- */
+
+MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, int kind)
+{
+    if (h == NULL)
+        return;
+    /* Checked before count so a delete racing with a write on an empty map
+     * is still seen. */
+    uint64_t hash = kind_hash(t, kind, key, h->hash0);
+    claimWriting(h);
+    if (h->count == 0)
+        goto out;
+    uintptr_t bucket = hash & bucketMask(h->B);
+    if (growing(h))
+        mr_growWork(t, h, bucket);
+    bmap *b = bucketAt(t, h->buckets, bucket);
+    bmap *bOrig = b;
+    uint8_t top = tophash(hash);
+    for (; b != NULL; b = overflow(t, b)) {
+        for (uintptr_t i = 0; i < bucketCnt; i++) {
+            if (b->tophash[i] != top) {
+                if (b->tophash[i] == emptyRest)
+                    goto out;
+                continue;
+            }
+            void *k = kind_bkey(t, kind, b, i);
+            void *k2 = kind_indirectkey(t, kind) ? *(void **)k : k;
+            if (!kind_equal(t, kind, key, k2))
+                continue;
+            void *e = kind_belem(t, kind, b, i);
+            if (kind_indirectkey(t, kind)) {
+                mr_release(h, k2);
+                *(void **)k = NULL;
+            } else {
+                memset(k, 0, kind_keysize(t, kind));
+            }
+            if (kind == MR_FAST_NONE && indirectelem(t)) {
+                mr_release(h, *(void **)e);
+                *(void **)e = NULL;
+            } else {
+                memset(e, 0, t->slotelemsize); /* a later assign hands out a zero slot */
+            }
+            b->tophash[i] = emptyOne;
+            /* If the bucket now ends in a bunch of emptyOne states, change
+             * those to emptyRest states. */
+            if (i == bucketCnt - 1) {
+                bmap *ovf = overflow(t, b);
+                if (ovf != NULL && ovf->tophash[0] != emptyRest)
+                    goto notLast;
+            } else if (b->tophash[i + 1] != emptyRest) {
+                goto notLast;
+            }
+            for (;;) {
+                b->tophash[i] = emptyRest;
+                if (i == 0) {
+                    if (b == bOrig)
+                        break; /* beginning of initial bucket, we're done. */
+                    /* Find previous bucket, continue at its last entry. */
+                    bmap *c = b;
+                    for (b = bOrig; overflow(t, b) != c; b = overflow(t, b)) {
+                    }
+                    i = bucketCnt - 1;
+                } else {
+                    i--;
+                }
+                if (b->tophash[i] != emptyOne)
+                    break;
+            }
+        notLast:
+            h->count--;
+            /* Reset the hash seed to make it more difficult for attackers to
+             * repeatedly trigger hash collisions (Go issue 25237). */
+            if (h->count == 0)
+                h->hash0 = mr_fastrand64();
+            goto out;
+        }
+    }
+out:
+    releaseWriting(h);
+}
+
+#endif /* MAPRT_MAP_BODY_H */

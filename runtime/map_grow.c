@@ -1,0 +1,233 @@
+/*
+ * map_grow.c — bucket arrays, overflow buckets, growth and incremental
+ * evacuation, as in Go's runtime/map.go.
+ *
+ * Growth allocates a table twice as large (or, when overflow buckets pile
+ * up after many deletes, one of the same size) and then moves the old
+ * buckets over a little at a time: each write evacuates the bucket it is
+ * about to use and one more, so no single operation pays for the whole
+ * copy.  Reads during growth look in the old table when their bucket has
+ * not moved yet.
+ */
+#include "map_internal.h"
+
+/* Total buckets allocated for a table of 2^b: for b >= 4, Go adds 2^(b-4)
+ * preallocated overflow buckets at the end of the array. */
+uintptr_t mr_nbuckets_alloc(uint8_t b)
+{
+    uintptr_t n = bucketShift(b);
+    if (b >= 4)
+        n += bucketShift((uint8_t)(b - 4));
+    return n;
+}
+
+/* makeBucketArray initializes a backing array for map buckets.  1<<b is
+ * the minimum number of buckets to allocate.  dirtyalloc should either be
+ * NULL or a bucket array previously allocated by makeBucketArray with the
+ * same t and b; it is then cleared and reused. */
+void *mr_makeBucketArray(const mr_maptype *t, uint8_t b, void *dirtyalloc, bmap **nextOverflow)
+{
+    uintptr_t base = bucketShift(b);
+    uintptr_t nbuckets = mr_nbuckets_alloc(b);
+    void *buckets;
+    if (dirtyalloc == NULL) {
+        buckets = mr_map_calloc(nbuckets * t->bucketsize);
+    } else {
+        buckets = dirtyalloc;
+        memset(buckets, 0, nbuckets * t->bucketsize);
+    }
+    *nextOverflow = NULL;
+    if (base != nbuckets) {
+        /* We preallocated some overflow buckets.  To keep the overhead of
+         * tracking them to a minimum, the last one has a non-nil overflow
+         * pointer (the array itself) as a sentinel: newoverflow stops there. */
+        *nextOverflow = bucketAt(t, buckets, base);
+        bmap *last = bucketAt(t, buckets, nbuckets - 1);
+        setoverflow(t, last, (bmap *)buckets);
+    }
+    return buckets;
+}
+
+/* incrnoverflow increments h->noverflow, which counts overflow buckets to
+ * trigger same-size growth.  For large maps it counts probabilistically,
+ * incrementing with probability 1/(1<<(B-15)), so that it stays a uint16. */
+static void incrnoverflow(mr_map *h)
+{
+    if (h->B < 16) {
+        h->noverflow++;
+        return;
+    }
+    uint32_t mask = ((uint32_t)1 << (h->B - 15)) - 1;
+    if ((mr_fastrand64() & mask) == 0)
+        h->noverflow++;
+}
+
+bmap *mr_newoverflow(const mr_maptype *t, mr_map *h, bmap *b)
+{
+    bmap *ovf;
+    if (h->nextOverflow != NULL) {
+        /* We have preallocated overflow buckets available. */
+        ovf = h->nextOverflow;
+        if (overflow(t, ovf) == NULL) {
+            /* We're not at the end of the preallocated buckets: bump. */
+            h->nextOverflow = (bmap *)((char *)ovf + t->bucketsize);
+        } else {
+            /* This is the last preallocated bucket.  Reset its sentinel. */
+            setoverflow(t, ovf, NULL);
+            h->nextOverflow = NULL;
+        }
+    } else {
+        ovf = mr_map_calloc(t->bucketsize);
+    }
+    incrnoverflow(h);
+    setoverflow(t, b, ovf);
+    return ovf;
+}
+
+void mr_hashGrow(const mr_maptype *t, mr_map *h)
+{
+    /* If we've hit the load factor, get bigger.  Otherwise, there are too
+     * many overflow buckets, so keep the same number of buckets and
+     * "grow" laterally. */
+    uint8_t bigger = 1;
+    if (!overLoadFactor(h->count + 1, h->B)) {
+        bigger = 0;
+        h->flags |= sameSizeGrow;
+    }
+    /* Memory parked for iterations that have all ended can go now. */
+    if (h->parked.len != 0 && atomic_load_explicit(&h->iterators, memory_order_acquire) == 0)
+        mr_release_parked(h);
+    void *oldbuckets = h->buckets;
+    bmap *nextOverflow;
+    void *newbuckets = mr_makeBucketArray(t, (uint8_t)(h->B + bigger), NULL, &nextOverflow);
+    /* Commit the grow.  The actual copying of the hash table data is done
+     * incrementally by growWork() and evacuate(). */
+    h->B += bigger;
+    h->oldbuckets = oldbuckets;
+    h->buckets = newbuckets;
+    h->nevacuate = 0;
+    h->noverflow = 0;
+    h->nextOverflow = nextOverflow;
+}
+
+static bool bucketEvacuated(const mr_maptype *t, mr_map *h, uintptr_t bucket)
+{
+    return evacuated(bucketAt(t, h->oldbuckets, bucket));
+}
+
+/* evacDst is an evacuation destination. */
+typedef struct evacDst {
+    bmap *b;    /* current destination bucket */
+    uintptr_t i;/* key/elem index into b */
+    char *k;    /* pointer to current key storage */
+    char *e;    /* pointer to current elem storage */
+} evacDst;
+
+static void evacDst_init(const mr_maptype *t, evacDst *d, bmap *b)
+{
+    d->b = b;
+    d->i = 0;
+    d->k = (char *)b + dataOffset;
+    d->e = d->k + bucketCnt * t->slotkeysize;
+}
+
+static void advanceEvacuationMark(const mr_maptype *t, mr_map *h, uintptr_t newbit)
+{
+    h->nevacuate++;
+    /* Experiments suggest that 1024 is overkill by at least an order of
+     * magnitude.  Put it in there as a safeguard anyway, to ensure O(1)
+     * behavior. */
+    uintptr_t stop = h->nevacuate + 1024;
+    if (stop > newbit)
+        stop = newbit;
+    while (h->nevacuate != stop && bucketEvacuated(t, h, h->nevacuate))
+        h->nevacuate++;
+    if (h->nevacuate == newbit) { /* newbit == # of oldbuckets */
+        /* Growing is all done.  Free old main bucket array (Go leaves
+         * this to the garbage collector). */
+        uint8_t oldB = isSameSizeGrow(h) ? h->B : (uint8_t)(h->B - 1);
+        mr_release_bucket_array(t, h, h->oldbuckets, oldB);
+        h->oldbuckets = NULL;
+        h->flags &= (uint8_t)~sameSizeGrow;
+    }
+}
+
+static void evacuate(const mr_maptype *t, mr_map *h, uintptr_t oldbucket)
+{
+    bmap *b = bucketAt(t, h->oldbuckets, oldbucket);
+    uintptr_t newbit = noldbuckets(h);
+    if (!evacuated(b)) {
+        /* xy contains the x and y (low and high) evacuation destinations. */
+        evacDst xy[2];
+        evacDst_init(t, &xy[0], bucketAt(t, h->buckets, oldbucket));
+        if (!isSameSizeGrow(h)) {
+            /* Only calculate y pointers if we're growing bigger. */
+            evacDst_init(t, &xy[1], bucketAt(t, h->buckets, oldbucket + newbit));
+        }
+        for (; b != NULL; b = overflow(t, b)) {
+            char *k = (char *)b + dataOffset;
+            char *e = k + bucketCnt * t->slotkeysize;
+            for (uintptr_t i = 0; i < bucketCnt; i++, k += t->slotkeysize, e += t->slotelemsize) {
+                uint8_t top = b->tophash[i];
+                if (isEmpty(top)) {
+                    b->tophash[i] = evacuatedEmpty;
+                    continue;
+                }
+                if (top < minTopHash)
+                    mr_throw("bad map state");
+                void *k2 = slotkey(t, k);
+                uint8_t useY = 0;
+                if (!isSameSizeGrow(h)) {
+                    /* Compute hash to make our evacuation decision
+                     * (whether we need to send this key/elem to bucket x
+                     * or bucket y). */
+                    uint64_t hash = t->hash(k2, h->hash0);
+                    if ((t->flags & MR_KEY_NONREFLEXIVE) && !t->equal(k2, k2)) {
+                        /* If key != key (NaNs), the hash is not
+                         * reproducible and unrelated to its bucket.  Use
+                         * the low bit of tophash to decide, and make a new
+                         * random tophash so that NaNs spread across the
+                         * buckets after several growths. */
+                        useY = top & 1;
+                        top = tophash(hash);
+                    } else if (hash & newbit) {
+                        useY = 1;
+                    }
+                }
+                _Static_assert(evacuatedX + 1 == evacuatedY && (evacuatedX ^ 1) == evacuatedY,
+                               "bad evacuatedN");
+                b->tophash[i] = (uint8_t)(evacuatedX + useY); /* evacuatedX + 1 == evacuatedY */
+                evacDst *dst = &xy[useY];                      /* evacuation destination */
+                if (dst->i == bucketCnt)
+                    evacDst_init(t, dst, mr_newoverflow(t, h, dst->b));
+                dst->b->tophash[dst->i & (bucketCnt - 1)] = top; /* mask dst->i as an optimization, to avoid a bounds check */
+                /* Out-of-line keys and elements move by pointer; the old
+                 * cell keeps its copy of the pointer for open iterators. */
+                memcpy(dst->k, k, t->slotkeysize);
+                memcpy(dst->e, e, t->slotelemsize);
+                dst->i++;
+                /* These updates might push these pointers past the end of
+                 * the key or elem arrays.  That's ok, as we have the
+                 * overflow pointer at the end of the bucket to protect
+                 * against pointing past the end of the bucket. */
+                dst->k += t->slotkeysize;
+                dst->e += t->slotelemsize;
+            }
+        }
+        /* Go clears the old bucket here to help the garbage collector.
+         * There is none, and open iterators read the old cells, so the old
+         * table is left intact until it is released as a whole. */
+    }
+    if (oldbucket == h->nevacuate)
+        advanceEvacuationMark(t, h, newbit);
+}
+
+void mr_growWork(const mr_maptype *t, mr_map *h, uintptr_t bucket)
+{
+    /* Make sure we evacuate the oldbucket corresponding to the bucket
+     * we're about to use. */
+    evacuate(t, h, bucket & oldbucketmask(h));
+    /* Evacuate one more oldbucket to make progress on growing. */
+    if (growing(h))
+        evacuate(t, h, h->nevacuate);
+}

@@ -1,0 +1,252 @@
+/*
+ * map_internal.h — the hmap and bucket layout shared by the map's files.
+ *
+ * Field names and constants follow Go's runtime/map.go so the two can be
+ * read side by side.  Differences from Go, all forced by C:
+ *   - hashWriting is not a bit in flags but a word of its own, `writer`,
+ *     claimed with compare-and-swap and holding the writer's goroutine id
+ *     (so a report can name both sides) or MR_WRITER_FREED after free;
+ *   - there is no garbage collector, so memory the map releases while an
+ *     iteration is unfinished is parked on a retired list (see retire());
+ *   - out-of-line keys and elements are freed on delete, clear and free.
+ */
+#ifndef MAPRT_MAP_INTERNAL_H
+#define MAPRT_MAP_INTERNAL_H
+
+#include "maprt.h"
+#include "g.h"
+#include "mapfatal.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MR_INLINE static inline __attribute__((always_inline))
+#define MR_NOINLINE __attribute__((noinline))
+#define MR_LIKELY(x) __builtin_expect(!!(x), 1)
+#define MR_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+enum {
+    bucketCntBits = 3,
+    bucketCnt = 1 << bucketCntBits,
+    /* Maximum average load of a bucket that triggers growth is 6.5. */
+    loadFactorNum = 13,
+    loadFactorDen = 2,
+    dataOffset = 8, /* keys start after the 8 tophash bytes */
+
+    /* Possible tophash values; Go reserves a few for special marks. */
+    emptyRest = 0,      /* this cell is empty, and so is everything after it */
+    emptyOne = 1,       /* this cell is empty */
+    evacuatedX = 2,     /* key/elem valid, entry evacuated to first half */
+    evacuatedY = 3,     /* same, to the second half of the larger table */
+    evacuatedEmpty = 4, /* cell empty, bucket evacuated */
+    minTopHash = 5,     /* minimum tophash of a normal filled cell */
+
+    /* h->flags */
+    sameSizeGrow = 8, /* the current growth is to a map of the same size */
+
+    noCheck = 1, /* sentinel bucket id for iterators: low bits never match */
+};
+
+/* Which specialised body a map type takes (mr_maptype.fastkind). */
+enum { MR_FAST_NONE = 0, MR_FAST32 = 1, MR_FAST64 = 2, MR_FASTSTR = 3 };
+
+/* Go's bmap: tophash[8], then 8 keys, 8 elems and the overflow pointer,
+ * packed at offsets the map type computes. */
+typedef struct bmap {
+    uint8_t tophash[bucketCnt];
+} bmap;
+
+/* Blocks released while iterations were open, freed once none are. */
+typedef struct retired {
+    size_t len, cap;
+    void **blocks;
+} retired;
+
+struct mr_map {
+    /* The write claim: 0 when free, the writer's goroutine id while a
+     * write is in progress, MR_WRITER_FREED once the map was freed.
+     * Every operation looks at it first, so it leads the header. */
+    _Atomic uint64_t writer;
+    size_t count;        /* # live cells == size of map */
+    uint8_t flags;
+    uint8_t B;           /* log_2 of # of buckets */
+    uint16_t noverflow;  /* approximate number of overflow buckets */
+    uint64_t hash0;      /* hash seed */
+    void *buckets;       /* array of 2^B buckets (plus preallocated overflow) */
+    void *oldbuckets;    /* previous bucket array of half the size, non-NULL only when growing */
+    uintptr_t nevacuate; /* progress counter for evacuation */
+    bmap *nextOverflow;  /* free preallocated overflow bucket */
+    /* Iterations begun and not yet finished; readers update it, so atomic. */
+    _Atomic uint32_t iterators;
+    retired parked;
+    const mr_maptype *type; /* the type it was made with, for reports and checks */
+};
+
+/* ---- the write claim (Go's hashWriting) --------------------------------
+ *
+ * Go sets and clears a flag bit without atomics and so misses many races;
+ * here a writer claims the map with a compare-and-swap of its goroutine id,
+ * which no other writer can win while it is held, and the acquire/release
+ * pair makes the claim order the writers it separates.  Readers and
+ * iterators only load it.  With MR_NO_RACE_CHECKS (benchmarks only) every
+ * check compiles to nothing. */
+
+MR_INLINE void claimWriting(mr_map *h)
+{
+#ifndef MR_NO_RACE_CHECKS
+    uint64_t me = mr_getg_id();
+    uint64_t expected = 0;
+    while (MR_UNLIKELY(!atomic_compare_exchange_strong_explicit(
+        &h->writer, &expected, me, memory_order_acquire, memory_order_relaxed))) {
+        /* Returns only if the error was handled and the holder is done. */
+        mr_map_claim_failed(h, expected);
+        expected = 0;
+    }
+#else
+    (void)h;
+#endif
+}
+
+MR_INLINE void releaseWriting(mr_map *h)
+{
+#ifndef MR_NO_RACE_CHECKS
+    uint64_t cur = atomic_load_explicit(&h->writer, memory_order_relaxed);
+    if (MR_UNLIKELY(cur != mr_tls_goid))
+        mr_map_claim_lost(h, cur);
+    atomic_store_explicit(&h->writer, 0, memory_order_release);
+#else
+    (void)h;
+#endif
+}
+
+MR_INLINE void checkNotWriting(const mr_map *h, mr_mapfault fault)
+{
+#ifndef MR_NO_RACE_CHECKS
+    uint64_t w = atomic_load_explicit(&((mr_map *)h)->writer, memory_order_relaxed);
+    if (MR_UNLIKELY(w != 0))
+        mr_map_read_failed(h, w, fault);
+#else
+    (void)h;
+    (void)fault;
+#endif
+}
+
+/* ---- bucket geometry -------------------------------------------------- */
+
+MR_INLINE uintptr_t bucketShift(uint8_t b) { return (uintptr_t)1 << (b & (sizeof(uintptr_t) * 8 - 1)); }
+MR_INLINE uintptr_t bucketMask(uint8_t b) { return bucketShift(b) - 1; }
+
+/* tophash calculates the tophash value for hash. */
+MR_INLINE uint8_t tophash(uint64_t hash)
+{
+    uint8_t top = (uint8_t)(hash >> 56);
+    if (top < minTopHash)
+        top += minTopHash;
+    return top;
+}
+
+MR_INLINE bool isEmpty(uint8_t x) { return x <= emptyOne; }
+
+MR_INLINE bmap *bucketAt(const mr_maptype *t, void *array, uintptr_t i)
+{
+    return (bmap *)((char *)array + i * t->bucketsize);
+}
+
+MR_INLINE void *bkey(const mr_maptype *t, bmap *b, uintptr_t i)
+{
+    return (char *)b + dataOffset + i * t->slotkeysize;
+}
+
+MR_INLINE void *belem(const mr_maptype *t, bmap *b, uintptr_t i)
+{
+    return (char *)b + dataOffset + bucketCnt * t->slotkeysize + i * t->slotelemsize;
+}
+
+MR_INLINE bmap **overflowSlot(const mr_maptype *t, bmap *b)
+{
+    return (bmap **)((char *)b + t->bucketsize - sizeof(void *));
+}
+MR_INLINE bmap *overflow(const mr_maptype *t, bmap *b) { return *overflowSlot(t, b); }
+MR_INLINE void setoverflow(const mr_maptype *t, bmap *b, bmap *ovf) { *overflowSlot(t, b) = ovf; }
+
+MR_INLINE bool indirectkey(const mr_maptype *t) { return t->indirect & 1; }
+MR_INLINE bool indirectelem(const mr_maptype *t) { return t->indirect & 2; }
+
+/* The key stored in a slot, following the out-of-line pointer if any. */
+MR_INLINE void *slotkey(const mr_maptype *t, void *k)
+{
+    return indirectkey(t) ? *(void **)k : k;
+}
+MR_INLINE void *slotelem(const mr_maptype *t, void *e)
+{
+    return indirectelem(t) ? *(void **)e : e;
+}
+
+MR_INLINE bool evacuated(bmap *b)
+{
+    uint8_t h = b->tophash[0];
+    return h > emptyOne && h < minTopHash;
+}
+
+/* overLoadFactor reports whether count items in 1<<B buckets is over loadFactor. */
+MR_INLINE bool overLoadFactor(size_t count, uint8_t B)
+{
+    return count > bucketCnt && count > loadFactorNum * (bucketShift(B) / loadFactorDen);
+}
+
+/* tooManyOverflowBuckets reports whether noverflow buckets is too many for
+ * a map with 1<<B buckets ("too many" means about as many as buckets). */
+MR_INLINE bool tooManyOverflowBuckets(uint16_t noverflow, uint8_t B)
+{
+    if (B > 15)
+        B = 15;
+    return noverflow >= (uint16_t)((uint16_t)1 << (B & 15));
+}
+
+MR_INLINE bool growing(const mr_map *h) { return h->oldbuckets != NULL; }
+MR_INLINE bool isSameSizeGrow(const mr_map *h) { return h->flags & sameSizeGrow; }
+MR_INLINE uintptr_t noldbuckets(const mr_map *h)
+{
+    uint8_t oldB = h->B;
+    if (!isSameSizeGrow(h))
+        oldB--;
+    return bucketShift(oldB);
+}
+MR_INLINE uintptr_t oldbucketmask(const mr_map *h) { return noldbuckets(h) - 1; }
+
+/* ---- shared by the map's files ----------------------------------------- */
+
+/* map_grow.c: growth and evacuation. */
+void *mr_makeBucketArray(const mr_maptype *t, uint8_t b, void *dirtyalloc, bmap **nextOverflow);
+uintptr_t mr_nbuckets_alloc(uint8_t b);
+void mr_growWork(const mr_maptype *t, mr_map *h, uintptr_t bucket);
+void mr_hashGrow(const mr_maptype *t, mr_map *h);
+bmap *mr_newoverflow(const mr_maptype *t, mr_map *h, bmap *b);
+
+/* map.c */
+void *mr_mapaccessK(const mr_maptype *t, mr_map *h, const void *key, void **elem);
+
+/* map_mem.c: allocation, release and quarantine.  Allocation is zeroed
+ * and fatal on exhaustion. */
+void *mr_map_calloc(size_t size);
+/* Frees a block the map no longer uses, or parks it while iterations are
+ * open (an iterator may still look at it).  Called holding the claim. */
+void mr_release(mr_map *h, void *block);
+/* Frees all parked blocks. */
+void mr_release_parked(mr_map *h);
+/* Releases a bucket array of 2^b buckets and its separately allocated
+ * overflow buckets (not the entries' out-of-line keys and elements). */
+void mr_release_bucket_array(const mr_maptype *t, mr_map *h, void *array, uint8_t b);
+/* Releases only the separately allocated overflow buckets of an array. */
+void mr_release_overflow(const mr_maptype *t, mr_map *h, void *array, uint8_t b);
+/* Releases the out-of-line keys and elements of every live entry. */
+void mr_release_entries(const mr_maptype *t, mr_map *h);
+/* Marks every cell of an array and its chains emptyRest. */
+void mr_mark_buckets_empty(const mr_maptype *t, void *array, uint8_t b);
+/* Poisons a freed header and keeps it a while before freeing it. */
+void mr_quarantine_header(mr_map *h);
+/* The zero value returned by access of an absent key; read-only memory. */
+void *mr_zero_value(const mr_maptype *t);
+
+#endif /* MAPRT_MAP_INTERNAL_H */

@@ -1,0 +1,160 @@
+/*
+ * map_iter.c — iteration in random order, as Go's mapiterinit/mapiternext.
+ *
+ * An iterator walks the table it saw at init, from a random bucket and a
+ * random offset within each bucket.  If the map grows meanwhile, it keeps
+ * walking the table it began with: entries of buckets not yet evacuated
+ * are read from the old table (skipping those that belong to another new
+ * bucket), and entries already moved are looked up in the current table,
+ * so that a deleted entry is not produced and an updated one is seen with
+ * its new element.
+ */
+#include "map_internal.h"
+
+enum { ITER_IDLE = 0, ITER_OPEN = 1 };
+
+void mr_mapiterinit(const mr_maptype *t, mr_map *h, mr_mapiter *it)
+{
+    *it = (mr_mapiter){.t_ = t};
+    if (h == NULL)
+        return;
+    checkNotWriting(h, MR_FAULT_ITERATE);
+    if (h->count == 0)
+        return;
+    it->h_ = h;
+    /* Grab snapshot of bucket state. */
+    it->b_ = h->B;
+    it->buckets_ = h->buckets;
+    /* Decide where to start. */
+    uint64_t r = mr_fastrand64();
+    it->startbucket_ = (uintptr_t)(r & bucketMask(h->B));
+    it->offset_ = (uint8_t)((r >> h->B) & (bucketCnt - 1));
+    /* Iterator state. */
+    it->bucket_ = it->startbucket_;
+    /* Remember we have an iterator: what the map releases from now on is
+     * parked until it ends. */
+    atomic_fetch_add_explicit(&h->iterators, 1, memory_order_acq_rel);
+    it->state_ = ITER_OPEN;
+}
+
+void mr_mapiterstop(mr_mapiter *it)
+{
+    if (it->state_ == ITER_OPEN)
+        atomic_fetch_sub_explicit(&it->h_->iterators, 1, memory_order_acq_rel);
+    it->state_ = ITER_IDLE;
+    it->key = NULL;
+    it->elem = NULL;
+}
+
+bool mr_mapiternext(mr_mapiter *it)
+{
+    if (it->state_ != ITER_OPEN) {
+        it->key = NULL;
+        it->elem = NULL;
+        return false;
+    }
+    mr_map *h = it->h_;
+    checkNotWriting(h, MR_FAULT_ITERATE);
+    const mr_maptype *t = it->t_;
+    uintptr_t bucket = it->bucket_;
+    bmap *b = it->bptr_;
+    uintptr_t i = it->i_;
+    uintptr_t checkBucket = it->checkbucket_;
+
+next:
+    if (b == NULL) {
+        if (bucket == it->startbucket_ && it->wrapped_) {
+            /* End of iteration. */
+            mr_mapiterstop(it);
+            return false;
+        }
+        if (growing(h) && it->b_ == h->B) {
+            /* Iterator was started in the middle of a grow, and the grow
+             * isn't done yet.  If the bucket we're looking at hasn't been
+             * filled in yet (i.e. the old bucket hasn't been evacuated)
+             * then we need to iterate through the old bucket and only
+             * return the ones that will be migrated to this bucket. */
+            uintptr_t oldbucket = bucket & oldbucketmask(h);
+            b = bucketAt(t, h->oldbuckets, oldbucket);
+            if (!evacuated(b)) {
+                checkBucket = bucket;
+            } else {
+                b = bucketAt(t, it->buckets_, bucket);
+                checkBucket = noCheck;
+            }
+        } else {
+            b = bucketAt(t, it->buckets_, bucket);
+            checkBucket = noCheck;
+        }
+        bucket++;
+        if (bucket == bucketShift(it->b_)) {
+            bucket = 0;
+            it->wrapped_ = 1;
+        }
+        i = 0;
+    }
+    for (; i < bucketCnt; i++) {
+        uintptr_t offi = (i + it->offset_) & (bucketCnt - 1);
+        uint8_t top = b->tophash[offi];
+        if (isEmpty(top) || top == evacuatedEmpty)
+            /* An empty cell, or one evacuated after the iterator started
+             * with nothing in it: nothing to return. */
+            continue;
+        void *k = slotkey(t, bkey(t, b, offi));
+        void *e = belem(t, b, offi);
+        bool reflexive = !(t->flags & MR_KEY_NONREFLEXIVE) || t->equal(k, k);
+        if (checkBucket != noCheck && !isSameSizeGrow(h)) {
+            /* Special case: iterator was started during a grow to a larger
+             * size and the grow is not done yet.  We're working on a
+             * bucket whose oldbucket has not been evacuated yet.  Or at
+             * least, it wasn't evacuated when we started the bucket.  So
+             * we're iterating through the oldbucket, skipping any keys that
+             * will go to the other new bucket (each oldbucket expands to
+             * two buckets during a grow). */
+            if (reflexive) {
+                /* If the item in the oldbucket is not destined for the
+                 * current new bucket in the iteration, skip it. */
+                uint64_t hash = t->hash(k, h->hash0);
+                if ((hash & bucketMask(it->b_)) != checkBucket)
+                    continue;
+            } else {
+                /* Hash isn't repeatable if k != k (NaNs).  We need a
+                 * repeatable and randomish choice of which direction to
+                 * send NaNs during evacuation.  We'll use the low bit of
+                 * tophash to decide which way NaNs go. */
+                if ((checkBucket >> (it->b_ - 1)) != (uintptr_t)(top & 1))
+                    continue;
+            }
+        }
+        if ((top != evacuatedX && top != evacuatedY) || !reflexive) {
+            /* This is the golden data, we can return it.  OR key != key,
+             * so the entry can't be deleted or updated, so we can just
+             * return it.  That's lucky for us because when key != key we
+             * can't look it up successfully. */
+            it->key = k;
+            it->elem = slotelem(t, e);
+        } else {
+            /* The hash table has grown since the iterator was started.
+             * The golden data for this key is now somewhere else.  Check
+             * the current hash table for the data.  This code handles the
+             * case where the key has been deleted, updated, or deleted and
+             * reinserted.  NOTE: we need to regrab the key as it has
+             * potentially been updated to an equal() but not identical key
+             * (e.g. +0.0 vs -0.0). */
+            void *re;
+            void *rk = mr_mapaccessK(t, h, k, &re);
+            if (rk == NULL)
+                continue; /* key has been deleted */
+            it->key = rk;
+            it->elem = re;
+        }
+        it->bucket_ = bucket;
+        it->bptr_ = b;
+        it->i_ = (uint8_t)(i + 1);
+        it->checkbucket_ = checkBucket;
+        return true;
+    }
+    b = overflow(t, b);
+    i = 0;
+    goto next;
+}

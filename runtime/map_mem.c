@@ -1,0 +1,191 @@
+/*
+ * map_mem.c — the map's memory: allocation, release, parking while
+ * iterations are open, the freed-header quarantine, and the zero value.
+ *
+ * Go's map leaves all of this to the garbage collector.  In C a table,
+ * overflow bucket or out-of-line key is freed as soon as no live entry and
+ * no open iteration can reach it:
+ *   - with no iteration open, released memory is freed at once;
+ *   - while one is open (an iterator may still be walking an old table or
+ *     looking up a key it saw there), it is parked on the map and freed by
+ *     the first growth after every iteration has ended, or by mr_mapfree.
+ */
+#include "map_internal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+void *mr_map_calloc(size_t size)
+{
+    void *p = calloc(1, size ? size : 1);
+    if (p == NULL)
+        mr_throw("runtime: out of memory");
+    return p;
+}
+
+static void park(mr_map *h, void *block)
+{
+    retired *r = &h->parked;
+    if (r->len == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        void **blocks = realloc(r->blocks, cap * sizeof *blocks);
+        if (blocks == NULL)
+            mr_throw("runtime: out of memory");
+        r->blocks = blocks;
+        r->cap = cap;
+    }
+    r->blocks[r->len++] = block;
+}
+
+void mr_release(mr_map *h, void *block)
+{
+    if (block == NULL)
+        return;
+    if (atomic_load_explicit(&h->iterators, memory_order_acquire) != 0)
+        park(h, block);
+    else
+        free(block);
+}
+
+void mr_release_parked(mr_map *h)
+{
+    retired *r = &h->parked;
+    for (size_t i = 0; i < r->len; i++)
+        free(r->blocks[i]);
+    free(r->blocks);
+    *r = (retired){0};
+}
+
+/* Calls fn on every separately allocated overflow bucket chained from the
+ * 2^b main buckets of array: preallocated ones lie inside the array. */
+static void each_separate_overflow(const mr_maptype *t, void *array, uint8_t b,
+                                   void (*fn)(mr_map *, void *), mr_map *h)
+{
+    char *lo = array, *hi = lo + mr_nbuckets_alloc(b) * t->bucketsize;
+    for (uintptr_t i = 0; i < bucketShift(b); i++) {
+        bmap *ovf = overflow(t, bucketAt(t, array, i));
+        while (ovf != NULL) {
+            bmap *next = overflow(t, ovf);
+            if ((char *)ovf < lo || (char *)ovf >= hi)
+                fn(h, ovf);
+            ovf = next;
+        }
+    }
+}
+
+void mr_release_overflow(const mr_maptype *t, mr_map *h, void *array, uint8_t b)
+{
+    each_separate_overflow(t, array, b, mr_release, h);
+}
+
+void mr_release_bucket_array(const mr_maptype *t, mr_map *h, void *array, uint8_t b)
+{
+    mr_release_overflow(t, h, array, b);
+    mr_release(h, array);
+}
+
+/* Out-of-line keys and elements of the live cells of one table: cells
+ * marked evacuated handed their pointers to the new table. */
+static void release_table_entries(const mr_maptype *t, mr_map *h, void *array, uint8_t b)
+{
+    for (uintptr_t i = 0; i < bucketShift(b); i++) {
+        for (bmap *bk = bucketAt(t, array, i); bk != NULL; bk = overflow(t, bk)) {
+            for (uintptr_t j = 0; j < bucketCnt; j++) {
+                if (bk->tophash[j] < minTopHash)
+                    continue;
+                if (indirectkey(t)) {
+                    mr_release(h, *(void **)bkey(t, bk, j));
+                    *(void **)bkey(t, bk, j) = NULL;
+                }
+                if (indirectelem(t)) {
+                    mr_release(h, *(void **)belem(t, bk, j));
+                    *(void **)belem(t, bk, j) = NULL;
+                }
+            }
+        }
+    }
+}
+
+void mr_release_entries(const mr_maptype *t, mr_map *h)
+{
+    if (!t->indirect)
+        return;
+    if (h->buckets != NULL)
+        release_table_entries(t, h, h->buckets, h->B);
+    if (h->oldbuckets != NULL)
+        release_table_entries(t, h, h->oldbuckets, isSameSizeGrow(h) ? h->B : (uint8_t)(h->B - 1));
+}
+
+void mr_mark_buckets_empty(const mr_maptype *t, void *array, uint8_t b)
+{
+    for (uintptr_t i = 0; i < bucketShift(b); i++)
+        for (bmap *bk = bucketAt(t, array, i); bk != NULL; bk = overflow(t, bk))
+            memset(bk->tophash, emptyRest, sizeof bk->tophash);
+}
+
+/* ---- quarantine of freed headers --------------------------------------
+ *
+ * A freed header keeps its poisoned write claim (MR_WRITER_FREED) while it
+ * sits here, so any use of it is reported as "map used after free" rather
+ * than reading memory that malloc gave to someone else.  The oldest header
+ * is really freed when a new one arrives at a full quarantine. */
+
+enum { QUARANTINE = 4096 };
+static pthread_mutex_t quarantine_lock = PTHREAD_MUTEX_INITIALIZER;
+static mr_map *quarantine[QUARANTINE];
+static size_t quarantine_next;
+
+void mr_quarantine_header(mr_map *h)
+{
+    atomic_store_explicit(&h->writer, MR_WRITER_FREED, memory_order_release);
+    pthread_mutex_lock(&quarantine_lock);
+    mr_map *evicted = quarantine[quarantine_next];
+    quarantine[quarantine_next] = h;
+    quarantine_next = (quarantine_next + 1) % QUARANTINE;
+    pthread_mutex_unlock(&quarantine_lock);
+    free(evicted);
+}
+
+/* At exit the quarantined headers are freed, so leak checkers see none. */
+__attribute__((destructor)) static void drain_quarantine(void)
+{
+    pthread_mutex_lock(&quarantine_lock);
+    for (size_t i = 0; i < QUARANTINE; i++) {
+        free(quarantine[i]);
+        quarantine[i] = NULL;
+    }
+    pthread_mutex_unlock(&quarantine_lock);
+}
+
+/* ---- the zero value ----------------------------------------------------
+ *
+ * Access of an absent key returns a pointer to zeroes, never NULL.  The
+ * zeroes are read-only, so a program that writes through that pointer
+ * crashes at the write instead of corrupting every later lookup. */
+
+static const unsigned char zeroVal[1024] __attribute__((aligned(64)));
+static _Atomic(void *) bigzero;
+static _Atomic size_t bigzero_size;
+static pthread_mutex_t bigzero_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void *mr_zero_value(const mr_maptype *t)
+{
+    size_t need = t->elemsize;
+    if (need <= sizeof zeroVal)
+        return (void *)zeroVal;
+    if (atomic_load_explicit(&bigzero_size, memory_order_acquire) >= need)
+        return atomic_load_explicit(&bigzero, memory_order_relaxed);
+    /* Larger elements get read-only zero pages, grown as needed and never
+     * unmapped: a pointer handed out earlier stays valid. */
+    pthread_mutex_lock(&bigzero_lock);
+    if (atomic_load_explicit(&bigzero_size, memory_order_relaxed) < need) {
+        void *p = mmap(NULL, need, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            mr_throw("runtime: out of memory");
+        atomic_store_explicit(&bigzero, p, memory_order_relaxed);
+        atomic_store_explicit(&bigzero_size, need, memory_order_release);
+    }
+    pthread_mutex_unlock(&bigzero_lock);
+    return atomic_load_explicit(&bigzero, memory_order_relaxed);
+}

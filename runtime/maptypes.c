@@ -1,0 +1,70 @@
+/*
+ * maptypes.c — the ready-made map types and the public hash helpers.
+ *
+ * The ready-made types carry a fastkind so the map takes its specialised
+ * bodies for them; their hash and equal functions are still real, for the
+ * generic paths (growth, iteration) and for users who copy them.
+ */
+#include "hash.h"
+#include "map_internal.h"
+
+uint64_t mr_hash_bytes(const void *p, size_t len, uint64_t seed)
+{
+    return mr_hashbytes_inline(p, len, seed);
+}
+
+uint64_t mr_hash_u64(uint64_t v, uint64_t seed)
+{
+    return mr_hash64_inline(v, seed);
+}
+
+static uint64_t hash_u64(const void *k, uint64_t seed)
+{
+    uint64_t v;
+    memcpy(&v, k, sizeof v);
+    return mr_hash64_inline(v, seed);
+}
+
+static bool equal_u64(const void *a, const void *b)
+{
+    return memcmp(a, b, 8) == 0;
+}
+
+static uint64_t hash_u32(const void *k, uint64_t seed)
+{
+    uint32_t v;
+    memcpy(&v, k, sizeof v);
+    return mr_hash64_inline(v, seed);
+}
+
+static bool equal_u32(const void *a, const void *b)
+{
+    return memcmp(a, b, 4) == 0;
+}
+
+static uint64_t hash_str(const void *k, uint64_t seed)
+{
+    const mr_string *s = k;
+    return mr_hashbytes_inline(s->ptr, s->len, seed);
+}
+
+static bool equal_str(const void *a, const void *b)
+{
+    const mr_string *x = a, *y = b;
+    return x->len == y->len && (x->ptr == y->ptr || memcmp(x->ptr, y->ptr, x->len) == 0);
+}
+
+#define FAST_TYPE(NAME, K, V, HASH, EQUAL, KIND)                                \
+    {                                                                          \
+        .name = (NAME), .hash = (HASH), .equal = (EQUAL),                      \
+        .keysize = sizeof(K), .elemsize = sizeof(V),                           \
+        .slotkeysize = sizeof(K), .slotelemsize = sizeof(V),                   \
+        .bucketsize = 8 + 8 * sizeof(K) + 8 * sizeof(V) + sizeof(void *),      \
+        .fastkind = (KIND),                                                    \
+    }
+
+const mr_maptype mr_type_i64_i64 = FAST_TYPE("map[int64]int64", int64_t, int64_t, hash_u64, equal_u64, MR_FAST64);
+const mr_maptype mr_type_i32_i32 = FAST_TYPE("map[int32]int32", int32_t, int32_t, hash_u32, equal_u32, MR_FAST32);
+const mr_maptype mr_type_ptr_ptr = FAST_TYPE("map[unsafe.Pointer]unsafe.Pointer", void *, void *, hash_u64, equal_u64, MR_FAST64);
+const mr_maptype mr_type_str_i64 = FAST_TYPE("map[string]int64", mr_string, int64_t, hash_str, equal_str, MR_FASTSTR);
+const mr_maptype mr_type_str_ptr = FAST_TYPE("map[string]unsafe.Pointer", mr_string, void *, hash_str, equal_str, MR_FASTSTR);

@@ -1,0 +1,169 @@
+/*
+ * race_child — the misuse scenarios the race tests run as child processes.
+ *
+ *   race_child writes      two threads write one map, unsynchronised
+ *   race_child readwrite   one thread reads while another writes
+ *   race_child iterwrite   one thread iterates while another writes
+ *   race_child locked      eight threads share a map under a mutex (no report)
+ *   race_child nilassign   assignment to the nil map
+ *   race_child uaf-read    access after mr_mapfree
+ *   race_child uaf-write   assignment after mr_mapfree
+ *   race_child uaf-iter    iteration after mr_mapfree
+ *   race_child doublefree  mr_mapfree twice
+ *   race_child atexit      a race in a program with an atexit handler
+ *
+ * The racing scenarios loop until the runtime ends the process; if nothing
+ * is detected within 20 s the child exits 3 ("not detected").
+ */
+#include <maprt.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const mr_maptype *T = &mr_type_i64_i64;
+static mr_map *shared;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void give_up(int sig)
+{
+    (void)sig;
+    static const char msg[] = "race_child: race not detected\n";
+    write(2, msg, sizeof msg - 1);
+    _exit(3);
+}
+
+static void *writer(void *arg)
+{
+    int64_t base = (int64_t)(intptr_t)arg;
+    for (uint64_t i = 0;; i++) {
+        int64_t k = base + (int64_t)(i % 64);
+        *(int64_t *)mr_mapassign(T, shared, &k) = (int64_t)i;
+        if (i % 3 == 0)
+            mr_mapdelete(T, shared, &k);
+    }
+    return NULL;
+}
+
+static void *reader(void *arg)
+{
+    (void)arg;
+    volatile int64_t sink = 0;
+    for (uint64_t i = 0;; i++) {
+        int64_t k = (int64_t)(i % 64);
+        sink += *(int64_t *)mr_mapaccess1(T, shared, &k);
+    }
+    return NULL;
+}
+
+static void *iterator(void *arg)
+{
+    (void)arg;
+    volatile int64_t sink = 0;
+    for (;;) {
+        mr_mapiter it;
+        mr_mapiterinit(T, shared, &it);
+        while (mr_mapiternext(&it))
+            sink += *(int64_t *)it.elem;
+    }
+    return NULL;
+}
+
+static void *locked_worker(void *arg)
+{
+    int64_t base = (int64_t)(intptr_t)arg;
+    for (int i = 0; i < 20000; i++) {
+        int64_t k = base + i % 500;
+        pthread_mutex_lock(&mu);
+        *(int64_t *)mr_mapassign(T, shared, &k) += 1;
+        if (i % 7 == 0)
+            mr_mapdelete(T, shared, &k);
+        int64_t other = (i * 31) % 4000;
+        (void)*(int64_t *)mr_mapaccess1(T, shared, &other);
+        if (i % 1000 == 0) {
+            mr_mapiter it;
+            mr_mapiterinit(T, shared, &it);
+            while (mr_mapiternext(&it)) {
+            }
+        }
+        pthread_mutex_unlock(&mu);
+    }
+    return NULL;
+}
+
+static void run_pair(void *(*a)(void *), void *(*b)(void *))
+{
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, a, (void *)(intptr_t)0);
+    pthread_create(&tb, NULL, b, (void *)(intptr_t)32);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+}
+
+static void at_exit_handler(void)
+{
+    static const char msg[] = "atexit handler ran\n";
+    write(2, msg, sizeof msg - 1);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: race_child SCENARIO\n");
+        return 64;
+    }
+    const char *mode = argv[1];
+    signal(SIGALRM, give_up);
+    alarm(20);
+    shared = mr_makemap(T, 0);
+    for (int64_t k = 0; k < 64; k++)
+        *(int64_t *)mr_mapassign(T, shared, &k) = k;
+
+    if (strcmp(mode, "writes") == 0) {
+        run_pair(writer, writer);
+    } else if (strcmp(mode, "readwrite") == 0) {
+        run_pair(reader, writer);
+    } else if (strcmp(mode, "iterwrite") == 0) {
+        run_pair(iterator, writer);
+    } else if (strcmp(mode, "atexit") == 0) {
+        atexit(at_exit_handler);
+        run_pair(writer, writer);
+    } else if (strcmp(mode, "locked") == 0) {
+        pthread_t th[8];
+        for (int i = 0; i < 8; i++)
+            pthread_create(&th[i], NULL, locked_worker, (void *)(intptr_t)(i * 300));
+        for (int i = 0; i < 8; i++)
+            pthread_join(th[i], NULL);
+        mr_mapfree(T, shared);
+        printf("locked: done\n");
+        return 0;
+    } else if (strcmp(mode, "nilassign") == 0) {
+        mr_map *nilmap = NULL;
+        int64_t k = 1;
+        *(int64_t *)mr_mapassign(T, nilmap, &k) = 1;
+        printf("not reached\n");
+        return 0;
+    } else if (strncmp(mode, "uaf-", 4) == 0 || strcmp(mode, "doublefree") == 0) {
+        int64_t k = 3;
+        mr_mapfree(T, shared);
+        if (strcmp(mode, "uaf-read") == 0)
+            (void)mr_mapaccess1(T, shared, &k);
+        else if (strcmp(mode, "uaf-write") == 0)
+            *(int64_t *)mr_mapassign(T, shared, &k) = 1;
+        else if (strcmp(mode, "uaf-iter") == 0) {
+            mr_mapiter it;
+            mr_mapiterinit(T, shared, &it);
+            while (mr_mapiternext(&it)) {
+            }
+        } else if (strcmp(mode, "doublefree") == 0)
+            mr_mapfree(T, shared);
+        printf("not reached\n");
+        return 0;
+    } else {
+        fprintf(stderr, "race_child: unknown scenario '%s'\n", mode);
+        return 64;
+    }
+    return 0;
+}
