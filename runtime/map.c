@@ -120,6 +120,24 @@ size_t mr_maplen(const mr_map *h)
     return h == NULL ? 0 : h->count;
 }
 
+void mr_mapgetstats(const mr_map *h, mr_mapstats *st)
+{
+    *st = (mr_mapstats){0};
+    if (h == NULL)
+        return;
+    checkNotWriting(h, MR_FAULT_READ);
+    st->count = h->count;
+    st->B = h->B;
+    st->noverflow = h->noverflow;
+    st->growing = growing(h);
+    st->samesizegrow = growing(h) && isSameSizeGrow(h);
+    st->oldbuckets = growing(h) ? noldbuckets(h) : 0;
+    st->nevacuate = h->nevacuate;
+    st->parked = h->parked.len;
+    st->growths = h->ngrow;
+    st->samesizegrowths = h->nsamesizegrow;
+}
+
 /* mapclear deletes all keys from a map, keeping its buckets. */
 void mr_mapclear(const mr_maptype *t, mr_map *h)
 {

@@ -93,7 +93,9 @@ void mr_hashGrow(const mr_maptype *t, mr_map *h)
     if (!overLoadFactor(h->count + 1, h->B)) {
         bigger = 0;
         h->flags |= sameSizeGrow;
+        h->nsamesizegrow++;
     }
+    h->ngrow++;
     /* Memory parked for iterations that have all ended can go now. */
     if (h->parked.len != 0 && atomic_load_explicit(&h->iterators, memory_order_acquire) == 0)
         mr_release_parked(h);

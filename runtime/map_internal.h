@@ -44,9 +44,10 @@ enum {
 
     /* h->flags */
     sameSizeGrow = 8, /* the current growth is to a map of the same size */
-
-    noCheck = 1, /* sentinel bucket id for iterators: low bits never match */
 };
+
+/* Sentinel bucket id for iterators: no bucket has this number. */
+#define noCheck UINTPTR_MAX
 
 /* Which specialised body a map type takes (mr_maptype.fastkind). */
 enum { MR_FAST_NONE = 0, MR_FAST32 = 1, MR_FAST64 = 2, MR_FASTSTR = 3 };
@@ -80,6 +81,7 @@ struct mr_map {
     /* Iterations begun and not yet finished; readers update it, so atomic. */
     _Atomic uint32_t iterators;
     retired parked;
+    uint32_t ngrow, nsamesizegrow; /* growths so far, for mr_mapgetstats */
     const mr_maptype *type; /* the type it was made with, for reports and checks */
 };
 

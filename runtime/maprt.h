@@ -183,6 +183,22 @@ MR_API size_t mr_maplen(const mr_map *h);
  * in quarantine).  Freeing the nil map does nothing. */
 MR_API void mr_mapfree(const mr_maptype *t, mr_map *h);
 
+/* The shape of a map, for tests, tools and the curious.  Reading it is a
+ * read of the map (it must not overlap a write). */
+typedef struct mr_mapstats {
+    size_t count;        /* len(m) */
+    unsigned B;          /* log2 of the number of buckets */
+    unsigned noverflow;  /* overflow buckets (approximate when B >= 16) */
+    bool growing;        /* an incremental growth is in progress */
+    bool samesizegrow;   /* ... to a table of the same size */
+    size_t oldbuckets;   /* buckets of the old table while growing */
+    size_t nevacuate;    /* old buckets below this are evacuated */
+    size_t parked;       /* blocks kept for open iterations */
+    size_t growths;      /* growths begun since the map was made */
+    size_t samesizegrowths; /* ... of which to a table of the same size */
+} mr_mapstats;
+MR_API void mr_mapgetstats(const mr_map *h, mr_mapstats *st);
+
 /* ------------------------------------------------------------------------
  * Iteration (Go's hiter)
  *
