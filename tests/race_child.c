@@ -11,6 +11,9 @@
  *   race_child uaf-iter    iteration after mr_mapfree
  *   race_child doublefree  mr_mapfree twice
  *   race_child atexit      a race in a program with an atexit handler
+ *   race_child zero-write  writing through the zero value of an absent key
+ *   race_child badtype     mr_makemap with an inconsistent hand-made type
+ *   race_child wrongtype-free  mr_mapfree with another type than make's
  *
  * The racing scenarios loop until the runtime ends the process; if nothing
  * is detected within 20 s the child exits 3 ("not detected").
@@ -160,6 +163,22 @@ int main(int argc, char **argv)
             }
         } else if (strcmp(mode, "doublefree") == 0)
             mr_mapfree(T, shared);
+        printf("not reached\n");
+        return 0;
+    } else if (strcmp(mode, "zero-write") == 0) {
+        int64_t k = 12345;
+        *(volatile int64_t *)mr_mapaccess1(T, shared, &k) = 1;
+        printf("not reached\n");
+        return 0;
+    } else if (strcmp(mode, "badtype") == 0) {
+        static mr_maptype bad;
+        bad = mr_type_i64_i64;
+        bad.bucketsize += 8; /* a hand-made type that does not add up */
+        mr_makemap(&bad, 0);
+        printf("not reached\n");
+        return 0;
+    } else if (strcmp(mode, "wrongtype-free") == 0) {
+        mr_mapfree(&mr_type_str_i64, shared);
         printf("not reached\n");
         return 0;
     } else {
