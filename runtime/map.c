@@ -46,6 +46,11 @@ void mr_mapdelete(const mr_maptype *t, mr_map *h, const void *key)
     DISPATCH(mapdelete_body, t, h, key)
 }
 
+void mr_evacuate(const mr_maptype *t, mr_map *h, uintptr_t oldbucket)
+{
+    DISPATCH(evacuate_body, t, h, oldbucket)
+}
+
 /* Go's mapaccessK: the stored key and element for key, used by iterators
  * that must look an entry up in the grown table.  Returns the key or NULL. */
 void *mr_mapaccessK(const mr_maptype *t, mr_map *h, const void *key, void **elem)

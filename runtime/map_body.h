@@ -81,6 +81,18 @@ MR_INLINE void *kind_belem(const mr_maptype *t, int kind, bmap *b, uintptr_t i)
     return (char *)b + dataOffset + bucketCnt * kind_slotkeysize(t, kind) + i * t->slotelemsize;
 }
 
+/* Copies a key or element: the common sizes inline, the rest by memcpy
+ * (whose size is not a constant for user types or for elements). */
+MR_INLINE void copy_slot(void *dst, const void *src, uint32_t n)
+{
+    switch (n) {
+    case 4: memcpy(dst, src, 4); break;
+    case 8: memcpy(dst, src, 8); break;
+    case 16: memcpy(dst, src, 16); break;
+    default: memcpy(dst, src, n); break;
+    }
+}
+
 /* ---- mapaccess -------------------------------------------------------- */
 
 /* Returns the element for key, or NULL when absent (the callers turn that
@@ -106,18 +118,17 @@ MR_INLINE void *mapaccess_body(const mr_maptype *t, mr_map *h, const void *key, 
     }
     uint8_t top = tophash(hash);
     for (; b != NULL; b = overflow(t, b)) {
-        for (uintptr_t i = 0; i < bucketCnt; i++) {
-            if (b->tophash[i] != top) {
-                if (b->tophash[i] == emptyRest)
-                    return NULL;
-                continue;
-            }
+        uint64_t w = load_tophash(b);
+        for (uint64_t cand = match_top(w, top); cand != 0; cand &= cand - 1) {
+            uintptr_t i = first_slot(cand);
             void *k = kind_bkey(t, kind, b, i);
             if (kind_indirectkey(t, kind))
                 k = *(void **)k;
-            if (kind_equal(t, kind, key, k))
+            if (MR_LIKELY(kind_equal(t, kind, key, k)))
                 return slotelem(t, kind_belem(t, kind, b, i));
         }
+        if (has_empty_rest(w))
+            return NULL;
     }
     return NULL;
 }
@@ -147,17 +158,9 @@ again:;
     insertk = NULL;
     elem = NULL;
     for (;;) {
-        for (uintptr_t i = 0; i < bucketCnt; i++) {
-            if (b->tophash[i] != top) {
-                if (isEmpty(b->tophash[i]) && inserti == NULL) {
-                    inserti = &b->tophash[i];
-                    insertk = kind_bkey(t, kind, b, i);
-                    elem = kind_belem(t, kind, b, i);
-                }
-                if (b->tophash[i] == emptyRest)
-                    goto bucketloop_done;
-                continue;
-            }
+        uint64_t w = load_tophash(b);
+        for (uint64_t cand = match_top(w, top); cand != 0; cand &= cand - 1) {
+            uintptr_t i = first_slot(cand);
             void *k = kind_bkey(t, kind, b, i);
             if (kind_indirectkey(t, kind))
                 k = *(void **)k;
@@ -169,12 +172,21 @@ again:;
             elem = kind_belem(t, kind, b, i);
             goto done;
         }
+        uint64_t empty = match_empty(w);
+        if (inserti == NULL && empty != 0) {
+            /* The first free cell of the chain, in Go's scan order. */
+            uintptr_t i = first_slot(empty);
+            inserti = &b->tophash[i];
+            insertk = kind_bkey(t, kind, b, i);
+            elem = kind_belem(t, kind, b, i);
+        }
+        if (has_empty_rest(w))
+            break;
         bmap *ovf = overflow(t, b);
         if (ovf == NULL)
             break;
         b = ovf;
     }
-bucketloop_done:
     /* Did not find mapping for key.  Allocate new cell & add entry.
      * If we hit the max load factor or we have too many overflow buckets,
      * and we're not already in the middle of growing, start growing. */
@@ -224,12 +236,9 @@ MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, i
     bmap *bOrig = b;
     uint8_t top = tophash(hash);
     for (; b != NULL; b = overflow(t, b)) {
-        for (uintptr_t i = 0; i < bucketCnt; i++) {
-            if (b->tophash[i] != top) {
-                if (b->tophash[i] == emptyRest)
-                    goto out;
-                continue;
-            }
+        uint64_t w = load_tophash(b);
+        for (uint64_t cand = match_top(w, top); cand != 0; cand &= cand - 1) {
+            uintptr_t i = first_slot(cand);
             void *k = kind_bkey(t, kind, b, i);
             void *k2 = kind_indirectkey(t, kind) ? *(void **)k : k;
             if (!kind_equal(t, kind, key, k2))
@@ -281,9 +290,104 @@ MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, i
                 h->hash0 = mr_fastrand64();
             goto out;
         }
+        if (has_empty_rest(w))
+            goto out;
     }
 out:
     releaseWriting(h);
+}
+
+/* ---- evacuate ---------------------------------------------------------
+ *
+ * Moves one old bucket (and its overflow chain) into the new table during
+ * growth; specialised per key kind like the operations above, since every
+ * entry is rehashed. */
+
+/* evacDst is an evacuation destination. */
+typedef struct evacDst {
+    bmap *b;    /* current destination bucket */
+    uintptr_t i;/* key/elem index into b */
+    char *k;    /* pointer to current key storage */
+    char *e;    /* pointer to current elem storage */
+} evacDst;
+
+MR_INLINE void evacDst_init(const mr_maptype *t, evacDst *d, bmap *b, int kind)
+{
+    d->b = b;
+    d->i = 0;
+    d->k = (char *)b + dataOffset;
+    d->e = d->k + bucketCnt * kind_slotkeysize(t, kind);
+}
+
+MR_INLINE void evacuate_body(const mr_maptype *t, mr_map *h, uintptr_t oldbucket, int kind)
+{
+    const uint32_t keysize = kind_slotkeysize(t, kind), elemsize = t->slotelemsize;
+    bmap *b = bucketAt(t, h->oldbuckets, oldbucket);
+    uintptr_t newbit = noldbuckets(h);
+    if (!evacuated(b)) {
+        /* xy contains the x and y (low and high) evacuation destinations. */
+        evacDst xy[2];
+        evacDst_init(t, &xy[0], bucketAt(t, h->buckets, oldbucket), kind);
+        if (!isSameSizeGrow(h)) {
+            /* Only calculate y pointers if we're growing bigger. */
+            evacDst_init(t, &xy[1], bucketAt(t, h->buckets, oldbucket + newbit), kind);
+        }
+        for (; b != NULL; b = overflow(t, b)) {
+            char *k = (char *)b + dataOffset;
+            char *e = k + bucketCnt * keysize;
+            for (uintptr_t i = 0; i < bucketCnt; i++, k += keysize, e += elemsize) {
+                uint8_t top = b->tophash[i];
+                if (isEmpty(top)) {
+                    b->tophash[i] = evacuatedEmpty;
+                    continue;
+                }
+                if (top < minTopHash)
+                    mr_throw("bad map state");
+                void *k2 = kind_indirectkey(t, kind) ? *(void **)k : k;
+                uint8_t useY = 0;
+                if (!isSameSizeGrow(h)) {
+                    /* Compute hash to make our evacuation decision
+                     * (whether we need to send this key/elem to bucket x
+                     * or bucket y). */
+                    uint64_t hash = kind_hash(t, kind, k2, h->hash0);
+                    if (kind == MR_FAST_NONE && (t->flags & MR_KEY_NONREFLEXIVE) && !t->equal(k2, k2)) {
+                        /* If key != key (NaNs), the hash is not
+                         * reproducible and unrelated to its bucket.  Use
+                         * the low bit of tophash to decide, and make a new
+                         * random tophash so that NaNs spread across the
+                         * buckets after several growths. */
+                        useY = top & 1;
+                        top = tophash(hash);
+                    } else if (hash & newbit) {
+                        useY = 1;
+                    }
+                }
+                _Static_assert(evacuatedX + 1 == evacuatedY && (evacuatedX ^ 1) == evacuatedY,
+                               "bad evacuatedN");
+                b->tophash[i] = (uint8_t)(evacuatedX + useY); /* evacuatedX + 1 == evacuatedY */
+                evacDst *dst = &xy[useY];                      /* evacuation destination */
+                if (dst->i == bucketCnt)
+                    evacDst_init(t, dst, mr_newoverflow(t, h, dst->b), kind);
+                dst->b->tophash[dst->i & (bucketCnt - 1)] = top; /* mask dst->i as an optimization, to avoid a bounds check */
+                /* Out-of-line keys and elements move by pointer; the old
+                 * cell keeps its copy of the pointer for open iterators. */
+                copy_slot(dst->k, k, keysize);
+                copy_slot(dst->e, e, elemsize);
+                dst->i++;
+                /* These updates might push these pointers past the end of
+                 * the key or elem arrays.  That's ok, as we have the
+                 * overflow pointer at the end of the bucket to protect
+                 * against pointing past the end of the bucket. */
+                dst->k += keysize;
+                dst->e += elemsize;
+            }
+        }
+        /* Go clears the old bucket here to help the garbage collector.
+         * There is none, and open iterators read the old cells, so the old
+         * table is left intact until it is released as a whole. */
+    }
+    if (oldbucket == h->nevacuate)
+        mr_advanceEvacuationMark(t, h, newbit);
 }
 
 #endif /* MAPRT_MAP_BODY_H */

@@ -78,6 +78,7 @@ bmap *mr_newoverflow(const mr_maptype *t, mr_map *h, bmap *b)
         }
     } else {
         ovf = mr_map_calloc(t->bucketsize);
+        h->nseparate++;
     }
     incrnoverflow(h);
     setoverflow(t, b, ovf);
@@ -112,28 +113,12 @@ void mr_hashGrow(const mr_maptype *t, mr_map *h)
     h->nextOverflow = nextOverflow;
 }
 
-static bool bucketEvacuated(const mr_maptype *t, mr_map *h, uintptr_t bucket)
+bool mr_bucketEvacuated(const mr_maptype *t, mr_map *h, uintptr_t bucket)
 {
     return evacuated(bucketAt(t, h->oldbuckets, bucket));
 }
 
-/* evacDst is an evacuation destination. */
-typedef struct evacDst {
-    bmap *b;    /* current destination bucket */
-    uintptr_t i;/* key/elem index into b */
-    char *k;    /* pointer to current key storage */
-    char *e;    /* pointer to current elem storage */
-} evacDst;
-
-static void evacDst_init(const mr_maptype *t, evacDst *d, bmap *b)
-{
-    d->b = b;
-    d->i = 0;
-    d->k = (char *)b + dataOffset;
-    d->e = d->k + bucketCnt * t->slotkeysize;
-}
-
-static void advanceEvacuationMark(const mr_maptype *t, mr_map *h, uintptr_t newbit)
+void mr_advanceEvacuationMark(const mr_maptype *t, mr_map *h, uintptr_t newbit)
 {
     h->nevacuate++;
     /* Experiments suggest that 1024 is overkill by at least an order of
@@ -142,7 +127,7 @@ static void advanceEvacuationMark(const mr_maptype *t, mr_map *h, uintptr_t newb
     uintptr_t stop = h->nevacuate + 1024;
     if (stop > newbit)
         stop = newbit;
-    while (h->nevacuate != stop && bucketEvacuated(t, h, h->nevacuate))
+    while (h->nevacuate != stop && mr_bucketEvacuated(t, h, h->nevacuate))
         h->nevacuate++;
     if (h->nevacuate == newbit) { /* newbit == # of oldbuckets */
         /* Growing is all done.  Free old main bucket array (Go leaves
@@ -154,82 +139,12 @@ static void advanceEvacuationMark(const mr_maptype *t, mr_map *h, uintptr_t newb
     }
 }
 
-static void evacuate(const mr_maptype *t, mr_map *h, uintptr_t oldbucket)
-{
-    bmap *b = bucketAt(t, h->oldbuckets, oldbucket);
-    uintptr_t newbit = noldbuckets(h);
-    if (!evacuated(b)) {
-        /* xy contains the x and y (low and high) evacuation destinations. */
-        evacDst xy[2];
-        evacDst_init(t, &xy[0], bucketAt(t, h->buckets, oldbucket));
-        if (!isSameSizeGrow(h)) {
-            /* Only calculate y pointers if we're growing bigger. */
-            evacDst_init(t, &xy[1], bucketAt(t, h->buckets, oldbucket + newbit));
-        }
-        for (; b != NULL; b = overflow(t, b)) {
-            char *k = (char *)b + dataOffset;
-            char *e = k + bucketCnt * t->slotkeysize;
-            for (uintptr_t i = 0; i < bucketCnt; i++, k += t->slotkeysize, e += t->slotelemsize) {
-                uint8_t top = b->tophash[i];
-                if (isEmpty(top)) {
-                    b->tophash[i] = evacuatedEmpty;
-                    continue;
-                }
-                if (top < minTopHash)
-                    mr_throw("bad map state");
-                void *k2 = slotkey(t, k);
-                uint8_t useY = 0;
-                if (!isSameSizeGrow(h)) {
-                    /* Compute hash to make our evacuation decision
-                     * (whether we need to send this key/elem to bucket x
-                     * or bucket y). */
-                    uint64_t hash = t->hash(k2, h->hash0);
-                    if ((t->flags & MR_KEY_NONREFLEXIVE) && !t->equal(k2, k2)) {
-                        /* If key != key (NaNs), the hash is not
-                         * reproducible and unrelated to its bucket.  Use
-                         * the low bit of tophash to decide, and make a new
-                         * random tophash so that NaNs spread across the
-                         * buckets after several growths. */
-                        useY = top & 1;
-                        top = tophash(hash);
-                    } else if (hash & newbit) {
-                        useY = 1;
-                    }
-                }
-                _Static_assert(evacuatedX + 1 == evacuatedY && (evacuatedX ^ 1) == evacuatedY,
-                               "bad evacuatedN");
-                b->tophash[i] = (uint8_t)(evacuatedX + useY); /* evacuatedX + 1 == evacuatedY */
-                evacDst *dst = &xy[useY];                      /* evacuation destination */
-                if (dst->i == bucketCnt)
-                    evacDst_init(t, dst, mr_newoverflow(t, h, dst->b));
-                dst->b->tophash[dst->i & (bucketCnt - 1)] = top; /* mask dst->i as an optimization, to avoid a bounds check */
-                /* Out-of-line keys and elements move by pointer; the old
-                 * cell keeps its copy of the pointer for open iterators. */
-                memcpy(dst->k, k, t->slotkeysize);
-                memcpy(dst->e, e, t->slotelemsize);
-                dst->i++;
-                /* These updates might push these pointers past the end of
-                 * the key or elem arrays.  That's ok, as we have the
-                 * overflow pointer at the end of the bucket to protect
-                 * against pointing past the end of the bucket. */
-                dst->k += t->slotkeysize;
-                dst->e += t->slotelemsize;
-            }
-        }
-        /* Go clears the old bucket here to help the garbage collector.
-         * There is none, and open iterators read the old cells, so the old
-         * table is left intact until it is released as a whole. */
-    }
-    if (oldbucket == h->nevacuate)
-        advanceEvacuationMark(t, h, newbit);
-}
-
 void mr_growWork(const mr_maptype *t, mr_map *h, uintptr_t bucket)
 {
     /* Make sure we evacuate the oldbucket corresponding to the bucket
      * we're about to use. */
-    evacuate(t, h, bucket & oldbucketmask(h));
+    mr_evacuate(t, h, bucket & oldbucketmask(h));
     /* Evacuate one more oldbucket to make progress on growing. */
     if (growing(h))
-        evacuate(t, h, h->nevacuate);
+        mr_evacuate(t, h, h->nevacuate);
 }

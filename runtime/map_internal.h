@@ -81,6 +81,9 @@ struct mr_map {
     /* Iterations begun and not yet finished; readers update it, so atomic. */
     _Atomic uint32_t iterators;
     retired parked;
+    /* Overflow buckets allocated one by one (not preallocated) and still
+     * owned: when none, freeing a table need not walk its chains. */
+    size_t nseparate;
     uint32_t ngrow, nsamesizegrow; /* growths so far, for mr_mapgetstats */
     const mr_maptype *type; /* the type it was made with, for reports and checks */
 };
@@ -185,6 +188,47 @@ MR_INLINE void *slotelem(const mr_maptype *t, void *e)
     return indirectelem(t) ? *(void **)e : e;
 }
 
+/* ---- the tophash bytes of a bucket, eight at a time ----------------------
+ *
+ * Go scans a bucket's eight tophash bytes one by one, a branch per slot.
+ * Loading them as one word and finding the interesting bytes with
+ * bit tricks (SWAR) gives the same answers with a branch per bucket: in a
+ * lookup that misses the cache, the difference is most of the time.
+ * Bit 8*i+7 of a mask stands for slot i. */
+
+#define MR_LSB 0x0101010101010101ULL
+#define MR_LOW7 0x7f7f7f7f7f7f7f7fULL
+
+MR_INLINE uint64_t load_tophash(const bmap *b)
+{
+    uint64_t w;
+    memcpy(&w, b->tophash, sizeof w);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w); /* slot 0 in the low byte, as on little-endian */
+#endif
+    return w;
+}
+
+/* Exactly the zero bytes of x (no false positives, unlike the shorter
+ * (x - LSB) & ~x trick). */
+MR_INLINE uint64_t zero_bytes(uint64_t x)
+{
+    return ~(((x & MR_LOW7) + MR_LOW7) | x | MR_LOW7);
+}
+
+/* Slots whose tophash is top. */
+MR_INLINE uint64_t match_top(uint64_t w, uint8_t top) { return zero_bytes(w ^ (MR_LSB * top)); }
+
+/* Empty slots (emptyRest or emptyOne: the values 0 and 1). */
+MR_INLINE uint64_t match_empty(uint64_t w) { return zero_bytes(w & ~MR_LSB); }
+
+/* Does the bucket hold an emptyRest (nothing at higher slots or in
+ * overflow buckets)? */
+MR_INLINE bool has_empty_rest(uint64_t w) { return zero_bytes(w) != 0; }
+
+/* The lowest slot in a mask. */
+MR_INLINE uintptr_t first_slot(uint64_t mask) { return (uintptr_t)__builtin_ctzll(mask) >> 3; }
+
 MR_INLINE bool evacuated(bmap *b)
 {
     uint8_t h = b->tophash[0];
@@ -223,6 +267,10 @@ MR_INLINE uintptr_t oldbucketmask(const mr_map *h) { return noldbuckets(h) - 1; 
 void *mr_makeBucketArray(const mr_maptype *t, uint8_t b, void *dirtyalloc, bmap **nextOverflow);
 uintptr_t mr_nbuckets_alloc(uint8_t b);
 void mr_growWork(const mr_maptype *t, mr_map *h, uintptr_t bucket);
+void mr_advanceEvacuationMark(const mr_maptype *t, mr_map *h, uintptr_t newbit);
+bool mr_bucketEvacuated(const mr_maptype *t, mr_map *h, uintptr_t bucket);
+/* map.c: evacuate, specialised per key kind (map_body.h). */
+void mr_evacuate(const mr_maptype *t, mr_map *h, uintptr_t oldbucket);
 void mr_hashGrow(const mr_maptype *t, mr_map *h);
 bmap *mr_newoverflow(const mr_maptype *t, mr_map *h, bmap *b);
 

@@ -57,26 +57,22 @@ void mr_release_parked(mr_map *h)
     *r = (retired){0};
 }
 
-/* Calls fn on every separately allocated overflow bucket chained from the
- * 2^b main buckets of array: preallocated ones lie inside the array. */
-static void each_separate_overflow(const mr_maptype *t, void *array, uint8_t b,
-                                   void (*fn)(mr_map *, void *), mr_map *h)
+void mr_release_overflow(const mr_maptype *t, mr_map *h, void *array, uint8_t b)
 {
+    /* Separately allocated overflow buckets lie outside the array;
+     * preallocated ones inside it. */
     char *lo = array, *hi = lo + mr_nbuckets_alloc(b) * t->bucketsize;
-    for (uintptr_t i = 0; i < bucketShift(b); i++) {
+    for (uintptr_t i = 0; i < bucketShift(b) && h->nseparate != 0; i++) {
         bmap *ovf = overflow(t, bucketAt(t, array, i));
         while (ovf != NULL) {
             bmap *next = overflow(t, ovf);
-            if ((char *)ovf < lo || (char *)ovf >= hi)
-                fn(h, ovf);
+            if ((char *)ovf < lo || (char *)ovf >= hi) {
+                mr_release(h, ovf);
+                h->nseparate--;
+            }
             ovf = next;
         }
     }
-}
-
-void mr_release_overflow(const mr_maptype *t, mr_map *h, void *array, uint8_t b)
-{
-    each_separate_overflow(t, array, b, mr_release, h);
 }
 
 void mr_release_bucket_array(const mr_maptype *t, mr_map *h, void *array, uint8_t b)

@@ -1,20 +1,31 @@
 #!/bin/sh
-# Valgrind runs leak_child: every map kind created, filled, grown during
-# iteration, cleared and freed must leave no leak and no invalid access.
-echo "1..1"
+# Valgrind's memcheck over the map: leak_child (every map kind created,
+# filled, grown during iteration, cleared and freed: no leak), t_iterate
+# (iterators reading tables the map released: no invalid access) and a
+# shortened t_model.
+echo "1..3"
 if [ -z "$VALGRIND" ]; then
-    echo "ok 1 # SKIP valgrind not installed"
+    for i in 1 2 3; do echo "ok $i # SKIP valgrind not installed"; done
     exit 0
 fi
-bin="${top_builddir:-.}/tests/leak_child"
-log=$(mktemp)
-"$VALGRIND" --quiet --error-exitcode=9 --leak-check=full --show-leak-kinds=definite,indirect,possible \
-    --errors-for-leak-kinds=definite,indirect,possible "$bin" >"$log" 2>&1
-rc=$?
-if [ $rc -eq 0 ] && grep -q "leak_child: done" "$log"; then
-    echo "ok 1 - valgrind: no leak and no invalid access in create/fill/iterate/clear/free"
-else
-    echo "not ok 1 - valgrind exited $rc"
-    sed 's/^/# /' "$log"
-fi
-rm -f "$log"
+dir="${top_builddir:-.}/tests"
+n=0
+check() { # description, command...
+    desc=$1; shift
+    n=$((n + 1))
+    log=$(mktemp)
+    "$VALGRIND" --quiet --error-exitcode=9 --leak-check=full \
+        --show-leak-kinds=definite,indirect,possible \
+        --errors-for-leak-kinds=definite,indirect,possible "$@" >"$log" 2>&1
+    rc=$?
+    if [ $rc -eq 0 ]; then
+        echo "ok $n - valgrind: $desc"
+    else
+        echo "not ok $n - valgrind: $desc (exit $rc)"
+        sed 's/^/# /' "$log" | head -60
+    fi
+    rm -f "$log"
+}
+check "no leak, no invalid access in create/fill/iterate/clear/free" "$dir/leak_child"
+check "no invalid access by iterators over released tables" "$dir/t_iterate"
+MODEL_SCALE=50 check "no invalid access in the model test" "$dir/t_model"
