@@ -31,7 +31,7 @@ void *mr_makeBucketArray(const mr_maptype *t, uint8_t b, void *dirtyalloc, bmap 
     uintptr_t nbuckets = mr_nbuckets_alloc(b);
     void *buckets;
     if (dirtyalloc == NULL) {
-        buckets = mr_map_calloc(nbuckets * t->bucketsize);
+        buckets = mr_map_alloc_table(nbuckets * t->bucketsize);
     } else {
         buckets = dirtyalloc;
         memset(buckets, 0, nbuckets * t->bucketsize);

@@ -59,9 +59,13 @@ typedef struct bmap {
 } bmap;
 
 /* Blocks released while iterations were open, freed once none are. */
+typedef struct parked_block {
+    void *p;
+    size_t mapped; /* 0: from malloc; else the size of its own mapping */
+} parked_block;
 typedef struct retired {
     size_t len, cap;
-    void **blocks;
+    parked_block *blocks;
 } retired;
 
 struct mr_map {
@@ -280,6 +284,9 @@ void *mr_mapaccessK(const mr_maptype *t, mr_map *h, const void *key, void **elem
 /* map_mem.c: allocation, release and quarantine.  Allocation is zeroed
  * and fatal on exhaustion. */
 void *mr_map_calloc(size_t size);
+/* A bucket array: large ones get a mapping of their own, backed by huge
+ * pages where the kernel allows. */
+void *mr_map_alloc_table(size_t size);
 /* Frees a block the map no longer uses, or parks it while iterations are
  * open (an iterator may still look at it).  Called holding the claim. */
 void mr_release(mr_map *h, void *block);

@@ -24,35 +24,77 @@ void *mr_map_calloc(size_t size)
     return p;
 }
 
-static void park(mr_map *h, void *block)
+/* Tables from this size up are mapped on their own, 2 MiB aligned, and
+ * offered to transparent huge pages: a lookup in a table far larger than
+ * the cache otherwise pays a TLB miss on top of the cache miss. */
+enum { HUGE_PAGE = 2u << 20, HUGE_TABLE = 2u << 20 };
+
+static size_t table_mapping_size(size_t size)
+{
+    return (size + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+}
+
+void *mr_map_alloc_table(size_t size)
+{
+    if (size < HUGE_TABLE)
+        return mr_map_calloc(size);
+    size_t len = table_mapping_size(size);
+    char *raw = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED)
+        mr_throw("runtime: out of memory");
+    char *p = (char *)(((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+    if (p > raw)
+        munmap(raw, (size_t)(p - raw));
+    if (raw + len + HUGE_PAGE > p + len)
+        munmap(p + len, (size_t)(raw + len + HUGE_PAGE - (p + len)));
+#ifdef MADV_HUGEPAGE
+    madvise(p, len, MADV_HUGEPAGE); /* advice only: fine if refused */
+#endif
+    return p;
+}
+
+static void free_block(void *p, size_t mapped)
+{
+    if (mapped)
+        munmap(p, mapped);
+    else
+        free(p);
+}
+
+static void park(mr_map *h, void *block, size_t mapped)
 {
     retired *r = &h->parked;
     if (r->len == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 16;
-        void **blocks = realloc(r->blocks, cap * sizeof *blocks);
+        parked_block *blocks = realloc(r->blocks, cap * sizeof *blocks);
         if (blocks == NULL)
             mr_throw("runtime: out of memory");
         r->blocks = blocks;
         r->cap = cap;
     }
-    r->blocks[r->len++] = block;
+    r->blocks[r->len++] = (parked_block){block, mapped};
 }
 
-void mr_release(mr_map *h, void *block)
+static void release_block(mr_map *h, void *block, size_t mapped)
 {
     if (block == NULL)
         return;
     if (atomic_load_explicit(&h->iterators, memory_order_acquire) != 0)
-        park(h, block);
+        park(h, block, mapped);
     else
-        free(block);
+        free_block(block, mapped);
+}
+
+void mr_release(mr_map *h, void *block)
+{
+    release_block(h, block, 0);
 }
 
 void mr_release_parked(mr_map *h)
 {
     retired *r = &h->parked;
     for (size_t i = 0; i < r->len; i++)
-        free(r->blocks[i]);
+        free_block(r->blocks[i].p, r->blocks[i].mapped);
     free(r->blocks);
     *r = (retired){0};
 }
@@ -78,7 +120,8 @@ void mr_release_overflow(const mr_maptype *t, mr_map *h, void *array, uint8_t b)
 void mr_release_bucket_array(const mr_maptype *t, mr_map *h, void *array, uint8_t b)
 {
     mr_release_overflow(t, h, array, b);
-    mr_release(h, array);
+    size_t size = mr_nbuckets_alloc(b) * t->bucketsize;
+    release_block(h, array, size < HUGE_TABLE ? 0 : table_mapping_size(size));
 }
 
 /* Out-of-line keys and elements of the live cells of one table: cells
