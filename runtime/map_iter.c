@@ -15,7 +15,7 @@ enum { ITER_IDLE = 0, ITER_OPEN = 1 };
 
 void mr_mapiterinit(const mr_maptype *t, mr_map *h, mr_mapiter *it)
 {
-    *it = (mr_mapiter){.t_ = t};
+    *it = (mr_mapiter){.t_ = t, .checkbucket_ = noCheck};
     if (h == NULL)
         return;
     checkNotWriting(h, MR_FAULT_ITERATE);
@@ -46,6 +46,46 @@ void mr_mapiterstop(mr_mapiter *it)
     it->elem = NULL;
 }
 
+/* The common case, taken while the table is the one the iteration began
+ * with, no growth is under way and the iteration is not inside an old
+ * bucket: no cell it reads is marked evacuated, every filled cell is
+ * golden data, and no key needs looking up again. */
+static bool iternext_stable(mr_mapiter *it, const mr_maptype *t)
+{
+    uintptr_t bucket = it->bucket_;
+    bmap *b = it->bptr_;
+    uintptr_t i = it->i_;
+    for (;;) {
+        if (b == NULL) {
+            if (bucket == it->startbucket_ && it->wrapped_) {
+                mr_mapiterstop(it);
+                return false;
+            }
+            b = bucketAt(t, it->buckets_, bucket);
+            bucket++;
+            if (bucket == bucketShift(it->b_)) {
+                bucket = 0;
+                it->wrapped_ = 1;
+            }
+            i = 0;
+        }
+        for (; i < bucketCnt; i++) {
+            uintptr_t offi = (i + it->offset_) & (bucketCnt - 1);
+            if (b->tophash[offi] < minTopHash)
+                continue;
+            it->key = slotkey(t, bkey(t, b, offi));
+            it->elem = slotelem(t, belem(t, b, offi));
+            it->bucket_ = bucket;
+            it->bptr_ = b;
+            it->i_ = (uint8_t)(i + 1);
+            it->checkbucket_ = noCheck;
+            return true;
+        }
+        b = overflow(t, b);
+        i = 0;
+    }
+}
+
 bool mr_mapiternext(mr_mapiter *it)
 {
     if (it->state_ != ITER_OPEN) {
@@ -56,6 +96,10 @@ bool mr_mapiternext(mr_mapiter *it)
     mr_map *h = it->h_;
     checkNotWriting(h, MR_FAULT_ITERATE);
     const mr_maptype *t = it->t_;
+    /* (checkbucket_ set means the current bucket is an old one, walked
+     * with a filter, even if the growth has finished since.) */
+    if (MR_LIKELY(h->buckets == it->buckets_ && h->oldbuckets == NULL && it->checkbucket_ == noCheck))
+        return iternext_stable(it, t);
     uintptr_t bucket = it->bucket_;
     bmap *b = it->bptr_;
     uintptr_t i = it->i_;
