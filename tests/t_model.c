@@ -361,7 +361,10 @@ static void run_kind(const kind *k, long ops, long epoch_len)
     ok(!failure[0],
        "%s: %ld random operations in %ld maps agree with the model (%ld growths, %ld same-size, %ld checks during growth)%s%s",
        k->name, ops, epochs, grows, samesize, growth_checks, failure[0] ? ": " : "", failure);
-    ok(grows > 20 && samesize > 0, "%s: the maps grew by doubling and by same-size growth", k->name);
+    if (epoch_len < 30000) /* a shortened run (MODEL_SCALE) need not cover every growth */
+        ok(true, "%s: growth coverage # SKIP checked in full runs only", k->name);
+    else
+        ok(grows > 20 && samesize > 0, "%s: the maps grew by doubling and by same-size growth", k->name);
 }
 
 int main(void)
