@@ -319,6 +319,19 @@ MR_INLINE void evacDst_init(const mr_maptype *t, evacDst *d, bmap *b, int kind)
     d->e = d->k + bucketCnt * kind_slotkeysize(t, kind);
 }
 
+/* Rehashing a string (or out-of-line) key reads memory far from the
+ * bucket, in no useful order: ask for all of a bucket's keys at once so
+ * the misses overlap instead of queueing one after another. */
+MR_INLINE void prefetch_key_data(const mr_maptype *t, int kind, bmap *b)
+{
+    for (uintptr_t i = 0; i < bucketCnt; i++) {
+        if (b->tophash[i] < minTopHash)
+            continue;
+        void *k = kind_bkey(t, kind, b, i);
+        __builtin_prefetch(kind == MR_FASTSTR ? (const void *)((const mr_string *)k)->ptr : *(void **)k);
+    }
+}
+
 MR_INLINE void evacuate_body(const mr_maptype *t, mr_map *h, uintptr_t oldbucket, int kind)
 {
     const uint32_t keysize = kind_slotkeysize(t, kind), elemsize = t->slotelemsize;
@@ -333,6 +346,8 @@ MR_INLINE void evacuate_body(const mr_maptype *t, mr_map *h, uintptr_t oldbucket
             evacDst_init(t, &xy[1], bucketAt(t, h->buckets, oldbucket + newbit), kind);
         }
         for (; b != NULL; b = overflow(t, b)) {
+            if (kind == MR_FASTSTR || kind_indirectkey(t, kind))
+                prefetch_key_data(t, kind, b);
             char *k = (char *)b + dataOffset;
             char *e = k + bucketCnt * keysize;
             for (uintptr_t i = 0; i < bucketCnt; i++, k += keysize, e += elemsize) {

@@ -49,12 +49,15 @@ void mr_mapiterstop(mr_mapiter *it)
 /* The common case, taken while the table is the one the iteration began
  * with, no growth is under way and the iteration is not inside an old
  * bucket: no cell it reads is marked evacuated, every filled cell is
- * golden data, and no key needs looking up again. */
+ * golden data, and no key needs looking up again.  (checkbucket_ is
+ * noCheck already, which is why this path was taken.) */
 static bool iternext_stable(mr_mapiter *it, const mr_maptype *t)
 {
     uintptr_t bucket = it->bucket_;
     bmap *b = it->bptr_;
     uintptr_t i = it->i_;
+    const uintptr_t offset = it->offset_;
+    const uintptr_t keysize = t->slotkeysize, elemsize = t->slotelemsize;
     for (;;) {
         if (b == NULL) {
             if (bucket == it->startbucket_ && it->wrapped_) {
@@ -70,15 +73,20 @@ static bool iternext_stable(mr_mapiter *it, const mr_maptype *t)
             i = 0;
         }
         for (; i < bucketCnt; i++) {
-            uintptr_t offi = (i + it->offset_) & (bucketCnt - 1);
+            uintptr_t offi = (i + offset) & (bucketCnt - 1);
             if (b->tophash[offi] < minTopHash)
                 continue;
-            it->key = slotkey(t, bkey(t, b, offi));
-            it->elem = slotelem(t, belem(t, b, offi));
+            char *k = (char *)b + dataOffset + offi * keysize;
+            char *e = (char *)b + dataOffset + bucketCnt * keysize + offi * elemsize;
+            if (MR_UNLIKELY(t->indirect)) {
+                k = slotkey(t, k);
+                e = slotelem(t, e);
+            }
+            it->key = k;
+            it->elem = e;
             it->bucket_ = bucket;
             it->bptr_ = b;
             it->i_ = (uint8_t)(i + 1);
-            it->checkbucket_ = noCheck;
             return true;
         }
         b = overflow(t, b);
