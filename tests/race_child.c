@@ -2,6 +2,8 @@
  * race_child — the misuse scenarios the race tests run as child processes.
  *
  *   race_child writes      two threads write one map, unsynchronised
+ *   race_child writes-1cpu the same, the process confined to one CPU (Go
+ *                          never detects this: its flag is not atomic)
  *   race_child readwrite   one thread reads while another writes
  *   race_child iterwrite   one thread iterates while another writes
  *   race_child locked      eight threads share a map under a mutex (no report)
@@ -21,6 +23,7 @@
 #include <maprt.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +129,15 @@ int main(int argc, char **argv)
         *(int64_t *)mr_mapassign(T, shared, &k) = k;
 
     if (strcmp(mode, "writes") == 0) {
+        run_pair(writer, writer);
+    } else if (strcmp(mode, "writes-1cpu") == 0) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &one);
+        if (sched_setaffinity(0, sizeof one, &one) != 0) {
+            perror("sched_setaffinity");
+            return 65;
+        }
         run_pair(writer, writer);
     } else if (strcmp(mode, "readwrite") == 0) {
         run_pair(reader, writer);
