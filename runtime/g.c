@@ -1,28 +1,139 @@
 /*
- * g.c — goroutine numbering for threads, and fastrand seeding.
+ * g.c — goroutine records: numbering, adoption of threads, the registry
+ * of live goroutines, and fastrand seeding.
  */
 #include "g.h"
 
-#include <stdatomic.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 __thread uint64_t mr_tls_goid __attribute__((tls_model("initial-exec")));
 __thread uint64_t mr_tls_rand __attribute__((tls_model("initial-exec")));
+__thread mr_g *mr_tls_g __attribute__((tls_model("initial-exec")));
 
 /* Goroutine 1 is the main thread; every other thread takes the next id. */
 static _Atomic uint64_t next_goid = 2;
 
+static pthread_mutex_t allg_lock = PTHREAD_MUTEX_INITIALIZER;
+static mr_g *allg;
+static pthread_key_t exit_key;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+
+/* A thread's record leaves the registry when the thread exits. */
+static void g_exit(void *p)
+{
+    mr_g *g = p;
+    atomic_store(&g->status, MR_G_DEAD);
+    pthread_mutex_lock(&allg_lock);
+    if (g->prev)
+        g->prev->next = g->next;
+    else
+        allg = g->next;
+    if (g->next)
+        g->next->prev = g->prev;
+    pthread_mutex_unlock(&allg_lock);
+    mr_tls_g = NULL;
+    free(g);
+}
+
+static void make_exit_key(void)
+{
+    pthread_key_create(&exit_key, g_exit);
+}
+
+static mr_g *g_alloc(uint64_t goid, uint64_t parent, uintptr_t createpc)
+{
+    mr_g *g = calloc(1, sizeof *g);
+    if (g == NULL)
+        return NULL;
+    g->goid = goid;
+    g->parent = parent;
+    g->createpc = createpc;
+    return g;
+}
+
+mr_g *mr_g_new(uint64_t parent, uintptr_t createpc)
+{
+    return g_alloc(atomic_fetch_add_explicit(&next_goid, 1, memory_order_relaxed), parent, createpc);
+}
+
+void mr_g_start(mr_g *g)
+{
+    g->tid = gettid();
+    mr_tls_goid = g->goid;
+    mr_tls_g = g;
+    pthread_once(&exit_key_once, make_exit_key);
+    /* The main thread never runs key destructors; other threads do. */
+    if (g->goid != 1)
+        pthread_setspecific(exit_key, g);
+    pthread_mutex_lock(&allg_lock);
+    g->next = allg;
+    if (allg)
+        allg->prev = g;
+    allg = g;
+    pthread_mutex_unlock(&allg_lock);
+}
+
 uint64_t mr_goid_assign(void)
 {
-    uint64_t id;
+    mr_g *g = mr_tls_g;
+    if (g == NULL) {
+        uint64_t id = gettid() == getpid() ? 1 : atomic_fetch_add_explicit(&next_goid, 1, memory_order_relaxed);
+        g = g_alloc(id, 0, 0);
+        if (g == NULL) {
+            /* No memory for a record: the goroutine still gets an id. */
+            mr_tls_goid = id;
+            return id;
+        }
+        mr_g_start(g);
+    }
+    mr_tls_goid = g->goid;
+    return g->goid;
+}
+
+/* The main thread is goroutine 1 from the start, without any call from
+ * the program, so that every report lists it. */
+__attribute__((constructor)) static void adopt_main_thread(void)
+{
     if (gettid() == getpid())
-        id = 1;
-    else
-        id = atomic_fetch_add_explicit(&next_goid, 1, memory_order_relaxed);
-    mr_tls_goid = id;
-    return id;
+        mr_goid_assign();
+}
+
+mr_g *mr_getg(void)
+{
+    if (mr_tls_g == NULL)
+        mr_goid_assign();
+    return mr_tls_g;
+}
+
+void mr_g_each(void (*fn)(mr_g *g, void *arg), void *arg)
+{
+    /* A report must not hang on a registry that a stopped thread holds. */
+    bool locked = false;
+    for (int i = 0; i < 100 && !locked; i++) {
+        locked = pthread_mutex_trylock(&allg_lock) == 0;
+        if (!locked)
+            nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+    for (mr_g *g = allg; g != NULL; g = g->next)
+        fn(g, arg);
+    if (locked)
+        pthread_mutex_unlock(&allg_lock);
+}
+
+mr_g *mr_g_find(uint64_t goid)
+{
+    mr_g *found = NULL;
+    pthread_mutex_lock(&allg_lock);
+    for (mr_g *g = allg; g != NULL; g = g->next)
+        if (g->goid == goid)
+            found = g;
+    pthread_mutex_unlock(&allg_lock);
+    return found;
 }
 
 uint64_t mr_fastrand_seed(void)

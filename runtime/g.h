@@ -1,21 +1,74 @@
 /*
- * g.h — the calling thread's goroutine identity and per-thread randomness.
+ * g.h — goroutines as the runtime sees them: one record per thread.
  *
- * Every thread is a goroutine: the process's main thread is goroutine 1,
- * any other thread is numbered on first use (threads started by the
- * runtime are numbered when they start).  The id lives in initial-exec TLS
- * so the map's write claim can read it with one load.
+ * Every thread is a goroutine.  The process's main thread is goroutine 1;
+ * a thread started with mr_go() gets its record (with its creator and
+ * creation site) before it runs; any other thread is adopted, numbered,
+ * on first use.  The records of live goroutines are kept in a list so that
+ * a report can show every goroutine with its status and stack.
+ *
+ * The id lives in initial-exec TLS so the map's write claim reads it with
+ * one load; the record itself is only needed on slow paths.
  */
 #ifndef MAPRT_G_H
 #define MAPRT_G_H
 
+#include <stdatomic.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+/* What a goroutine is doing, for the "[status]" of a report. */
+typedef enum mr_gstatus {
+    MR_G_RUNNING = 0,   /* running (or in code the runtime does not know) */
+    MR_G_SEMACQUIRE,    /* blocked in WaitGroup.Wait */
+    MR_G_MUTEXLOCK,     /* blocked in Mutex.Lock */
+    MR_G_DEAD,          /* exiting */
+} mr_gstatus;
+
+enum { MR_MAXFRAMES = 64 };
+
+/* A stack captured for a report: return addresses, innermost first. */
+typedef struct mr_stack {
+    int n;              /* number of PCs */
+    int exact;          /* index of a PC that is not a return address (an
+                           interrupted instruction), or -1 */
+    uintptr_t pc[MR_MAXFRAMES];
+} mr_stack;
+
+typedef struct mr_g {
+    uint64_t goid;
+    pid_t tid;
+    _Atomic int status;     /* mr_gstatus */
+    uint64_t parent;        /* creating goroutine, 0 if unknown (adopted) */
+    uintptr_t createpc;     /* return address in the creating function */
+    /* Capture of this goroutine's stack for a report, done by the
+     * goroutine itself (0 idle, 1 asked, 2 done). */
+    _Atomic int capture;
+    mr_stack stack;
+    struct mr_g *next, *prev;
+} mr_g;
 
 extern __thread uint64_t mr_tls_goid __attribute__((tls_model("initial-exec")));
 extern __thread uint64_t mr_tls_rand __attribute__((tls_model("initial-exec")));
+extern __thread mr_g *mr_tls_g __attribute__((tls_model("initial-exec")));
 
-/* Numbers the calling thread; returns its new id. */
+/* Adopts the calling thread (numbers it, registers its record); returns
+ * its id.  Called on a thread's first use. */
 uint64_t mr_goid_assign(void);
+/* The calling goroutine's record, adopting the thread if needed. */
+mr_g *mr_getg(void);
+/* Registers a record made by mr_go for the calling (new) thread. */
+void mr_g_start(mr_g *g);
+/* Makes a record for a goroutine about to be started by `parent`. */
+mr_g *mr_g_new(uint64_t parent, uintptr_t createpc);
+
+/* Calls fn on every live goroutine (under the registry lock; if the lock
+ * cannot be had quickly, as when a report interrupts a registration, the
+ * list is walked anyway). */
+void mr_g_each(void (*fn)(mr_g *g, void *arg), void *arg);
+/* The live goroutine with this id, or NULL. */
+mr_g *mr_g_find(uint64_t goid);
+
 /* Seeds the calling thread's generator; returns a first random value. */
 uint64_t mr_fastrand_seed(void);
 

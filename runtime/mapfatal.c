@@ -3,41 +3,28 @@
  *
  * A fatal error is not a panic: nothing is recovered, no deferred call and
  * no atexit handler runs, and the process ends with status 2 as in Go.
- * When several threads fail at once, the first one reports and the others
- * wait for the exit, so the report is never interleaved.
+ *
+ * The report shows both sides of a race.  The goroutine that noticed
+ * prints its own stack.  The one holding the map's write claim is still
+ * inside its write, so the reporter marks the claim (MR_WRITER_WATCHED):
+ * when the writer finishes the write, its release finds the mark, records
+ * its stack right there — the stack it had while writing, from its own
+ * thread — and waits for the exit.  If the writer has already moved on,
+ * its stack is captured by signal like every other goroutine's.
  */
 #include "mapfatal.h"
 
 #include "g.h"
 #include "map_internal.h"
+#include "report.h"
+#include "traceback.h"
 
-#include <signal.h>
+#include <sched.h>
 #include <stdatomic.h>
-#include <stdio.h>
-#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-static _Atomic int dying;
-
-/* Only the first failing thread reports; the others park until it exits. */
-static void start_dying(void)
-{
-    if (atomic_exchange_explicit(&dying, 1, memory_order_acq_rel)) {
-        for (;;)
-            pause();
-    }
-}
-
-static void write_all(const char *s, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(STDERR_FILENO, s, n);
-        if (w <= 0)
-            return;
-        s += w;
-        n -= (size_t)w;
-    }
-}
+enum { WRITER_WAIT_MS = 1000, OTHERS_WAIT_MS = 500, CATCH_WRITE_MS = 100 };
 
 static const char *fault_message(mr_mapfault fault)
 {
@@ -50,69 +37,159 @@ static const char *fault_message(mr_mapfault fault)
     return "map error";
 }
 
+typedef struct others {
+    const mr_g *skip1, *skip2;
+} others;
+
+static void report_other(mr_g *g, void *arg)
+{
+    others *o = arg;
+    if (g == o->skip1 || g == o->skip2 || atomic_load(&g->status) == MR_G_DEAD)
+        return;
+    if (atomic_load(&g->capture) == 2)
+        mr_report_goroutine(g, &g->stack, NULL, NULL);
+    else
+        mr_report_goroutine(g, NULL, NULL, "stack not captured: the goroutine did not answer in time");
+}
+
+/* Marks the claim while `holder` holds it, so that the holder hands over
+ * its stack from inside the write.  By the time the report starts, the
+ * write that was noticed may be over; a goroutine racing on a map usually
+ * writes again at once, so keep trying for a little while.
+ *
+ * The holder releases its claim with a plain store (a second atomic
+ * read-modify-write per write would double the checks' cost), so a mark
+ * set just as it releases can be overwritten: then the mark is simply set
+ * again on a later write.  Returns whether the stack came from inside a
+ * write. */
+static long ms_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+static bool catch_in_write(mr_map *h, mr_g *writer, uint64_t holder)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    atomic_store(&writer->capture, 1);
+    for (unsigned tries = 0;; tries++) {
+        uint64_t expected = holder;
+        if (atomic_compare_exchange_strong(&h->writer, &expected, holder | MR_WRITER_WATCHED)) {
+            /* Wait for the stack, unless the mark is lost meanwhile (or
+             * the write never ends: a user equality function that blocks). */
+            while (atomic_load(&writer->capture) != 2 &&
+                   atomic_load(&h->writer) == (holder | MR_WRITER_WATCHED) &&
+                   ms_since(&start) < WRITER_WAIT_MS)
+                sched_yield();
+            if (atomic_load(&writer->capture) == 2)
+                return true;
+        } else if (expected == MR_WRITER_FREED) {
+            return false;
+        }
+        if (tries % 1024 == 1023) {
+            if (ms_since(&start) >= CATCH_WRITE_MS)
+                return false;
+            sched_yield();
+        }
+    }
+}
+
 void mr_map_fatal(mr_mapfault fault, const mr_map *h, uint64_t holder)
 {
-    start_dying();
-    char buf[1024];
-    uint64_t me = mr_getg_id();
-    /* The header of a freed map is quarantined, never unmapped, so its
-     * type pointer can still be read. */
-    const char *tname = h && h->type && h->type->name ? h->type->name : "map";
-    int n = snprintf(buf, sizeof buf,
-                     "fatal error: %s\n\ngoroutine %llu [running]:\n\t(noticed on %s %p)\n",
-                     fault_message(fault), (unsigned long long)me, tname, (const void *)h);
-    if (holder != 0 && holder != MR_WRITER_FREED && n > 0 && (size_t)n < sizeof buf)
-        n += snprintf(buf + n, sizeof buf - (size_t)n,
-                      "\ngoroutine %llu [running, writing map]:\n\t(held the write claim on %p)\n",
-                      (unsigned long long)holder, (const void *)h);
-    if (n > (int)sizeof buf - 1)
-        n = (int)sizeof buf - 1;
-    if (n > 0)
-        write_all(buf, (size_t)n);
-    _exit(2);
+    mr_report_begin();
+    mr_g *self = mr_getg();
+    mr_tblevel level = mr_traceback_level();
+    bool tracebacks = level != MR_TB_NONE;
+
+    /* Catch the writer inside its write. */
+    mr_g *writer = NULL;
+    bool in_write = false;
+    if (holder != 0 && tracebacks) {
+        writer = mr_g_find(holder);
+        if (writer != NULL && writer != self) {
+            in_write = catch_in_write((mr_map *)h, writer, holder);
+            if (!in_write && atomic_load(&writer->capture) == 1)
+                atomic_store(&writer->capture, 0); /* ask it by signal instead */
+        }
+    }
+    mr_stack own;
+    if (tracebacks) {
+        mr_capture_self(&own);
+        mr_capture_others(OTHERS_WAIT_MS);
+    }
+
+    mr_report_printf("fatal error: %s\n", fault_message(fault));
+    if (!tracebacks)
+        mr_report_exit();
+    mr_report_goroutine(self, &own, NULL, NULL);
+    if (writer != NULL && writer != self) {
+        bool captured = atomic_load(&writer->capture) == 2;
+        mr_report_goroutine(writer, captured ? &writer->stack : NULL,
+                            in_write ? "writing map" : "wrote map",
+                            "stack not captured: the goroutine did not answer in time");
+    } else if (holder != 0 && writer == NULL) {
+        mr_g gone = {.goid = holder};
+        mr_report_goroutine(&gone, NULL, "writing map", "the goroutine has exited since");
+    }
+    others o = {self, writer};
+    mr_g_each(report_other, &o);
+    mr_report_exit();
+}
+
+/* A fatal error of the runtime itself: the message and this goroutine. */
+__attribute__((noreturn)) static void throw_with(const char *prefix, const char *msg)
+{
+    mr_report_begin();
+    mr_g *self = mr_getg();
+    mr_stack own;
+    mr_capture_self(&own);
+    mr_report_printf("%s%s\n", prefix, msg);
+    if (mr_traceback_level() != MR_TB_NONE)
+        mr_report_goroutine(self, &own, NULL, NULL);
+    mr_report_exit();
 }
 
 void mr_throw(const char *msg)
 {
-    start_dying();
-    char buf[512];
-    int n = snprintf(buf, sizeof buf, "fatal error: %s\n\ngoroutine %llu [running]:\n", msg,
-                     (unsigned long long)mr_getg_id());
-    if (n > (int)sizeof buf - 1)
-        n = (int)sizeof buf - 1;
-    write_all(buf, (size_t)n);
-    _exit(2);
+    throw_with("fatal error: ", msg);
 }
 
 void mr_panic_nilmap(void)
 {
-    start_dying();
-    char buf[256];
-    int n = snprintf(buf, sizeof buf,
-                     "panic: assignment to entry in nil map\n\ngoroutine %llu [running]:\n",
-                     (unsigned long long)mr_getg_id());
-    write_all(buf, (size_t)n);
-    _exit(2);
+    throw_with("panic: ", "assignment to entry in nil map");
 }
 
 void mr_map_claim_failed(const mr_map *h, uint64_t observed)
 {
     if (observed == MR_WRITER_FREED)
         mr_map_fatal(MR_FAULT_FREED, h, 0);
-    mr_map_fatal(MR_FAULT_WRITES, h, observed);
+    mr_map_fatal(MR_FAULT_WRITES, h, observed & ~MR_WRITER_WATCHED);
 }
 
 void mr_map_claim_lost(const mr_map *h, uint64_t observed)
 {
+    mr_g *g = mr_tls_g;
+    if (observed == (mr_tls_goid | MR_WRITER_WATCHED) && g != NULL) {
+        /* A report about this write is being made: hand it the stack we
+         * have inside the write, and wait for the exit. */
+        if (atomic_load(&g->capture) == 1) {
+            mr_capture_self(&g->stack);
+            atomic_store(&g->capture, 2);
+        }
+        for (;;)
+            pause();
+    }
     if (observed == MR_WRITER_FREED)
         mr_map_fatal(MR_FAULT_FREED, h, 0);
     /* Someone released or took our claim: another writer ran unchecked. */
-    mr_map_fatal(MR_FAULT_WRITES, h, observed);
+    mr_map_fatal(MR_FAULT_WRITES, h, observed & ~MR_WRITER_WATCHED);
 }
 
 void mr_map_read_failed(const mr_map *h, uint64_t observed, mr_mapfault fault)
 {
     if (observed == MR_WRITER_FREED)
         mr_map_fatal(MR_FAULT_FREED, h, 0);
-    mr_map_fatal(fault, h, observed);
+    mr_map_fatal(fault, h, observed & ~MR_WRITER_WATCHED);
 }

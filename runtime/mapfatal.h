@@ -13,6 +13,9 @@ struct mr_map;
 
 /* The value of the write claim once a map was freed. */
 #define MR_WRITER_FREED UINT64_MAX
+/* Set in the claim by a goroutine reporting a race against its holder:
+ * the holder, finishing its write, finds it and hands over its stack. */
+#define MR_WRITER_WATCHED (UINT64_C(1) << 62)
 
 /* Which of Go's map errors a report is for. */
 typedef enum mr_mapfault {

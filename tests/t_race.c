@@ -9,7 +9,9 @@
 #include "child.h"
 #include "tap.h"
 
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum { RUNS = 20 };
@@ -25,17 +27,61 @@ static bool run(const char *scenario, child_result *r)
     return true;
 }
 
-/* Every run exits 2 with `want` as the first line and both goroutines
- * named; reports the first run that did not. */
-static void expect_fatal_every_run(const char *scenario, const char *want, bool two_sides)
+/* The goroutine section whose header line contains `header` (up to the
+ * next blank line), copied into buf; "" if there is none. */
+static const char *section(const char *err, const char *header, char *buf, size_t n)
 {
+    buf[0] = '\0';
+    const char *h = strstr(err, header);
+    if (h == NULL)
+        return buf;
+    while (h > err && h[-1] != '\n')
+        h--;
+    const char *end = strstr(h, "\n\n");
+    size_t len = end ? (size_t)(end - h) : strlen(h);
+    if (len >= n)
+        len = n - 1;
+    memcpy(buf, h, len);
+    buf[len] = '\0';
+    return buf;
+}
+
+/* Does the section show `func` as its top frame, with its source line in
+ * race_child.c? */
+static bool top_frame_is(const char *sec, const char *func)
+{
+    const char *nl = strchr(sec, '\n');
+    if (nl == NULL)
+        return false;
+    char want[128];
+    snprintf(want, sizeof want, "\n%s(...)\n\t/", func);
+    const char *frame = strstr(sec, want);
+    return frame == nl && strstr(frame, "/tests/race_child.c:") != NULL;
+}
+
+/* Every run exits 2 with `want` as the first line and, for races, both
+ * goroutines' real stacks: the one that noticed, [running], first, at
+ * `detector`'s map call; the one holding the write claim, caught inside
+ * its write, in `writer`.  Reports the first run that did not. */
+static void expect_fatal_every_run(const char *scenario, const char *want, const char *detector,
+                                   const char *writer)
+{
+    bool two_sides = writer != NULL;
     int good = 0;
     child_result r;
     char line[256], why[512] = "";
     for (int i = 0; i < RUNS; i++) {
         run(scenario, &r);
         first_line(r.err, line, sizeof line);
-        bool sides = !two_sides || (strstr(r.err, "[running]:") && strstr(r.err, "[running, writing map]:"));
+        char first[2048], other[2048];
+        bool sides = true;
+        if (two_sides) {
+            section(r.err, "[running]:", first, sizeof first);
+            section(r.err, "[running, writing map]:", other, sizeof other);
+            /* The noticing goroutine's section comes first. */
+            sides = strstr(r.err, "\n\ngoroutine ") + 2 == strstr(r.err, first) &&
+                    top_frame_is(first, detector) && top_frame_is(other, writer);
+        }
         if (r.status == 2 && strcmp(line, want) == 0 && sides) {
             good++;
         } else if (!why[0]) {
@@ -44,7 +90,7 @@ static void expect_fatal_every_run(const char *scenario, const char *want, bool 
         }
     }
     ok(good == RUNS, "%s: '%s', exit 2%s, in %d/%d runs", scenario, want,
-       two_sides ? ", both goroutines named" : "", good, RUNS);
+       two_sides ? ", both goroutines' stacks down to the map call" : "", good, RUNS);
     if (why[0])
         diag("%s", why);
 }
@@ -63,18 +109,39 @@ int main(int argc, char **argv)
 {
     snprintf(helper, sizeof helper, "%s/race_child", test_dir(argv[0]));
 
-    expect_fatal_every_run("writes", "fatal error: concurrent map writes", true);
+    expect_fatal_every_run("writes", "fatal error: concurrent map writes", "writer", "writer");
     /* On one CPU the writers only overlap when one is preempted inside a
      * write; the claim still catches it. */
-    expect_fatal_every_run("writes-1cpu", "fatal error: concurrent map writes", true);
-    expect_fatal_every_run("readwrite", "fatal error: concurrent map read and map write", true);
-    expect_fatal_every_run("iterwrite", "fatal error: concurrent map iteration and map write", true);
+    expect_fatal_every_run("writes-1cpu", "fatal error: concurrent map writes", "writer", "writer");
+    expect_fatal_every_run("readwrite", "fatal error: concurrent map read and map write", "reader", "writer");
+    expect_fatal_every_run("iterwrite", "fatal error: concurrent map iteration and map write", "iterator", "writer");
 
     /* The report is one piece: one first line, one "fatal error". */
     child_result r;
     run("writes", &r);
     const char *second = strstr(r.err + 1, "fatal error:");
     ok(second == NULL, "writes: exactly one report even with two threads failing");
+    char sec[2048];
+    section(r.err, "goroutine 1 [", sec, sizeof sec);
+    ok(strstr(sec, "\nmain(...)\n\t/") != NULL,
+       "every goroutine is listed: goroutine 1 (main, which never touched the map) with its stack");
+
+    /* GOTRACEBACK, with Go's meanings. */
+    setenv("GOTRACEBACK", "none", 1);
+    run("writes", &r);
+    ok(r.status == 2 && strcmp(r.err, "fatal error: concurrent map writes\n") == 0,
+       "GOTRACEBACK=none: the message line only");
+    setenv("GOTRACEBACK", "system", 1);
+    run("writes", &r);
+    ok(r.status == 2 && strstr(r.err, "\nmr_map_fatal(...)\n\t/") != NULL,
+       "GOTRACEBACK=system: the runtime's own frames are shown");
+    setenv("GOTRACEBACK", "crash", 1);
+    run("writes", &r);
+    ok(r.status == -1 && r.signal == SIGABRT && strstr(r.err, "[running, writing map]:") != NULL,
+       "GOTRACEBACK=crash: the report, then abort (signal %d)", r.signal);
+    unsetenv("GOTRACEBACK");
+    run("writes", &r);
+    ok(strstr(r.err, "mr_mapassign") == NULL, "default GOTRACEBACK: runtime frames hidden");
 
     /* A fatal error runs nothing else: not even atexit handlers. */
     run("atexit", &r);

@@ -1,0 +1,174 @@
+/*
+ * report.c — writing reports in Go's layout.
+ */
+#include "report.h"
+
+#include "symbolize.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static _Atomic int reporting;
+
+mr_tblevel mr_traceback_level(void)
+{
+    static _Atomic int cached = -1;
+    int level = atomic_load(&cached);
+    if (level >= 0)
+        return (mr_tblevel)level;
+    const char *v = getenv("GOTRACEBACK");
+    level = MR_TB_SINGLE;
+    if (v != NULL) {
+        if (strcmp(v, "none") == 0 || strcmp(v, "0") == 0)
+            level = MR_TB_NONE;
+        else if (strcmp(v, "all") == 0 || strcmp(v, "1") == 0)
+            level = MR_TB_ALL;
+        else if (strcmp(v, "system") == 0 || strcmp(v, "2") == 0)
+            level = MR_TB_SYSTEM;
+        else if (strcmp(v, "crash") == 0)
+            level = MR_TB_CRASH;
+    }
+    atomic_store(&cached, level);
+    return (mr_tblevel)level;
+}
+
+void mr_report_begin(void)
+{
+    if (atomic_exchange_explicit(&reporting, 1, memory_order_acq_rel)) {
+        /* Another thread is reporting and will end the process. */
+        for (;;)
+            pause();
+    }
+}
+
+static void write_all(const char *s, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, s, n);
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Sections are built here and written whole.  Reports are made by one
+ * thread at a time (mr_report_begin), so one buffer serves. */
+static char section[16384];
+static size_t used;
+
+__attribute__((format(printf, 1, 2))) static void add(const char *fmt, ...)
+{
+    if (used >= sizeof section - 1)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(section + used, sizeof section - used, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        used += (size_t)n < sizeof section - used ? (size_t)n : sizeof section - used - 1;
+}
+
+static void flush(void)
+{
+    write_all(section, used);
+    used = 0;
+}
+
+void mr_report_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(section, sizeof section, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        write_all(section, (size_t)n < sizeof section ? (size_t)n : sizeof section - 1);
+}
+
+static const char *status_name(int status)
+{
+    switch (status) {
+    case MR_G_SEMACQUIRE: return "semacquire";
+    case MR_G_MUTEXLOCK: return "sync.Mutex.Lock";
+    case MR_G_DEAD: return "dead";
+    default: return "running";
+    }
+}
+
+/* Where the walk stops: a thread's entry or the C runtime's start-up,
+ * which Go does not show either. */
+static bool is_thread_root(const char *func)
+{
+    static const char *const roots[] = {"start_thread", "clone", "clone3", "__clone",
+                                        "__libc_start_call_main", "__libc_start_main", "_start"};
+    for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++)
+        if (strcmp(func, roots[i]) == 0)
+            return true;
+    return false;
+}
+
+/* One frame: "func(...)\n\t/file.c:LINE +0xOFF\n".  Returns false at a
+ * frame that ends the walk. */
+static bool add_frame(uintptr_t pc, bool exact, bool system)
+{
+    mr_symbol s;
+    char name[256];
+    if (!mr_symbolize(pc, exact, &s)) {
+        add("?(...)\n\t?:0 pc=%#lx\n", (unsigned long)pc);
+        return true;
+    }
+    const char *func = mr_symbol_name(s.func, name, sizeof name);
+    if (func != NULL && is_thread_root(func))
+        return false;
+    if ((s.runtime || s.system) && !system)
+        return true;
+    if (func != NULL && strcmp(func, "__restore_rt") == 0)
+        return true;
+    if (func == NULL)
+        add("?(...)\n\t%s+%#lx\n", s.module ? s.module : "?", (unsigned long)s.modoff);
+    else if (s.file != NULL)
+        add("%s(...)\n\t%s:%d +%#lx\n", func, s.file, s.line, (unsigned long)s.funcoff);
+    else
+        add("%s(...)\n\t%s +%#lx\n", func, s.module ? s.module : "?", (unsigned long)s.funcoff);
+    return true;
+}
+
+void mr_report_goroutine(const mr_g *g, const mr_stack *st, const char *extra, const char *note)
+{
+    bool system = mr_traceback_level() >= MR_TB_SYSTEM;
+    add("\ngoroutine %llu [%s%s%s]:\n", (unsigned long long)g->goid, status_name(atomic_load(&g->status)),
+        extra ? ", " : "", extra ? extra : "");
+    if (st != NULL) {
+        for (int i = 0; i < st->n; i++)
+            if (!add_frame(st->pc[i], i == st->exact, system))
+                break;
+    } else if (note != NULL) {
+        add("\t(%s)\n", note);
+    }
+    if (g->createpc != 0) {
+        mr_symbol s;
+        char name[256];
+        const char *func = NULL;
+        if (mr_symbolize(g->createpc, false, &s))
+            func = mr_symbol_name(s.func, name, sizeof name);
+        add("created by %s in goroutine %llu\n", func ? func : "?", (unsigned long long)g->parent);
+        if (s.file != NULL)
+            add("\t%s:%d +%#lx\n", s.file, s.line, (unsigned long)s.funcoff);
+        else
+            add("\t%s +%#lx\n", s.module ? s.module : "?", (unsigned long)s.funcoff);
+    }
+    flush();
+}
+
+void mr_report_exit(void)
+{
+    if (mr_traceback_level() == MR_TB_CRASH) {
+        signal(SIGABRT, SIG_DFL);
+        abort();
+    }
+    _exit(2);
+}

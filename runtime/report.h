@@ -1,0 +1,52 @@
+/*
+ * report.h — fatal errors and panics printed in Go's layout.
+ *
+ *     fatal error: concurrent map writes
+ *
+ *     goroutine 7 [running]:
+ *     cleanup_cache(...)
+ *     	/abs/path/examples/defer_writes.c:31 +0x4c
+ *     created by main in goroutine 1
+ *     	/abs/path/examples/defer_writes.c:55 +0x71
+ *
+ *     goroutine 8 [running, writing map]:
+ *     ...
+ *
+ * One report per process: the first thread to begin one makes it, any
+ * other thread that fails meanwhile waits for the exit.  Each section is
+ * written with one write(2).  GOTRACEBACK is honoured with Go's meanings.
+ */
+#ifndef MAPRT_REPORT_H
+#define MAPRT_REPORT_H
+
+#include "g.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum mr_tblevel {
+    MR_TB_NONE,   /* the message only */
+    MR_TB_SINGLE, /* the default */
+    MR_TB_ALL,    /* every goroutine */
+    MR_TB_SYSTEM, /* and the runtime's own frames */
+    MR_TB_CRASH,  /* as system, then abort (core dump) */
+} mr_tblevel;
+
+/* GOTRACEBACK, read once. */
+mr_tblevel mr_traceback_level(void);
+
+/* Claims the report for the calling thread; returns only to the first. */
+void mr_report_begin(void);
+
+/* A section of text: printf-style, written at once. */
+__attribute__((format(printf, 1, 2))) void mr_report_printf(const char *fmt, ...);
+
+/* "goroutine N [status]:", its frames and its "created by" lines, after a
+ * blank line.  extra is appended to the status ("writing map"), note is a
+ * line printed instead of frames when st is NULL. */
+void mr_report_goroutine(const mr_g *g, const mr_stack *st, const char *extra, const char *note);
+
+/* Ends the process: status 2, or abort() for GOTRACEBACK=crash. */
+__attribute__((noreturn)) void mr_report_exit(void);
+
+#endif /* MAPRT_REPORT_H */

@@ -1,0 +1,146 @@
+/*
+ * symbolize.c — symbolisation with elfutils' libdwfl.
+ *
+ * Set up once, when the first report needs it: libdwfl reads the process's
+ * own module list from /proc and finds ELF files and their debug info
+ * (separate debug files included) by itself.  Set-up allocates and costs a
+ * fraction of a millisecond; each lookup then costs microseconds.  It is
+ * never done in a signal handler.
+ */
+#include "symbolize.h"
+
+#include "maprt.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+static Dwfl *dwfl;
+static Dwfl_Module *runtime_module;
+static pthread_mutex_t setup_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static char *debuginfo_path;
+static const Dwfl_Callbacks callbacks = {
+    .find_elf = dwfl_linux_proc_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .debuginfo_path = &debuginfo_path,
+};
+
+static bool setup(void)
+{
+    pthread_mutex_lock(&setup_lock);
+    if (dwfl == NULL) {
+        Dwfl *d = dwfl_begin(&callbacks);
+        if (d != NULL) {
+            dwfl_report_begin(d);
+            if (dwfl_linux_proc_report(d, getpid()) != 0 || dwfl_report_end(d, NULL, NULL) != 0) {
+                dwfl_end(d);
+                d = NULL;
+            }
+        }
+        dwfl = d;
+        if (dwfl != NULL)
+            runtime_module = dwfl_addrmodule(dwfl, (Dwarf_Addr)(uintptr_t)&mr_makemap);
+    }
+    pthread_mutex_unlock(&setup_lock);
+    return dwfl != NULL;
+}
+
+const char *mr_symbol_name(const char *name, char *buf, size_t n)
+{
+    if (name == NULL)
+        return NULL;
+    size_t len = strcspn(name, "@");
+    if (len >= n)
+        len = n - 1;
+    memcpy(buf, name, len);
+    buf[len] = '\0';
+    return buf;
+}
+
+/* Absolute source paths, made from a line table's relative name and its
+ * compilation directory, kept for the life of the process. */
+static char path_pool[65536];
+static size_t path_used;
+static pthread_mutex_t path_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *absolute_path(Dwfl_Line *line, const char *file)
+{
+    if (file[0] == '/')
+        return file;
+    Dwarf_Die *cu = dwfl_linecu(line);
+    Dwarf_Attribute attr;
+    const char *dir = cu && dwarf_attr(cu, DW_AT_comp_dir, &attr) ? dwarf_formstring(&attr) : NULL;
+    if (dir == NULL)
+        return file;
+    size_t dl = strlen(dir), fl = strlen(file);
+    const char *result = file;
+    pthread_mutex_lock(&path_lock);
+    /* The same few files come up again and again: reuse earlier joins. */
+    for (size_t at = 0; at < path_used; at += strlen(path_pool + at) + 1) {
+        const char *p = path_pool + at;
+        if (strncmp(p, dir, dl) == 0 && p[dl] == '/' && strcmp(p + dl + 1, file) == 0) {
+            result = p;
+            goto out;
+        }
+    }
+    if (path_used + dl + fl + 2 <= sizeof path_pool) {
+        char *p = path_pool + path_used;
+        memcpy(p, dir, dl);
+        p[dl] = '/';
+        memcpy(p + dl + 1, file, fl + 1);
+        path_used += dl + fl + 2;
+        result = p;
+    }
+out:
+    pthread_mutex_unlock(&path_lock);
+    return result;
+}
+
+bool mr_symbolize(uintptr_t pc, bool exact, mr_symbol *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!setup())
+        return false;
+    Dwarf_Addr addr = exact ? pc : pc - 1;
+    Dwfl_Module *mod = dwfl_addrmodule(dwfl, addr);
+    if (mod == NULL)
+        return false;
+    Dwarf_Addr base = 0;
+    const char *modname = dwfl_module_info(mod, NULL, &base, NULL, NULL, NULL, NULL, NULL);
+    out->module = modname;
+    out->modoff = (uintptr_t)(pc - base);
+    out->runtime = mod == runtime_module;
+    /* The C library's frames are to C what Go's runtime frames are to Go:
+     * shown with GOTRACEBACK=system. */
+    const char *slash = modname ? strrchr(modname, '/') : NULL;
+    const char *base_name = slash ? slash + 1 : modname;
+    out->system = base_name != NULL && (strncmp(base_name, "libc.so", 7) == 0 || strncmp(base_name, "ld-linux", 8) == 0);
+
+    GElf_Off off = 0;
+    GElf_Sym sym;
+    const char *name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
+    if (name != NULL) {
+        out->func = name;
+        /* The offset of the PC as given (the return address), as Go's
+         * "+0x4c" is. */
+        out->funcoff = (uintptr_t)(off + (exact ? 0 : 1));
+        /* Statically linked, libmaprt's functions are the executable's:
+         * they are known by their prefix. */
+        if (strncmp(name, "mr_", 3) == 0)
+            out->runtime = true;
+    }
+    Dwfl_Line *line = dwfl_module_getsrc(mod, addr);
+    if (line != NULL) {
+        int lineno = 0;
+        const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+        if (file != NULL) {
+            out->file = absolute_path(line, file);
+            out->line = lineno;
+        }
+    }
+    return true;
+}

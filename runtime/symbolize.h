@@ -1,0 +1,33 @@
+/*
+ * symbolize.h — PCs to function, file and line, from the ELF symbols and
+ * DWARF line tables of the executable and every shared object (elfutils'
+ * libdwfl), for reports.
+ */
+#ifndef MAPRT_SYMBOLIZE_H
+#define MAPRT_SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct mr_symbol {
+    const char *func;    /* function name, NULL if no symbol covers the PC */
+    uintptr_t funcoff;   /* PC - function entry */
+    const char *file;    /* absolute source path, NULL without line info */
+    int line;
+    const char *module;  /* path of the executable or shared object */
+    uintptr_t modoff;    /* PC - module load address */
+    bool runtime;        /* a frame of libmaprt itself */
+    bool system;         /* a frame of the C library or the dynamic loader */
+} mr_symbol;
+
+/* Describes pc.  A return address (exact == false) is looked up at pc-1,
+ * the call instruction, as symbolisers do.  Returns false if pc lies in
+ * no known module.  Names point into storage that lives as long as the
+ * process. */
+bool mr_symbolize(uintptr_t pc, bool exact, mr_symbol *out);
+
+/* The function name without a symbol version ("@@GLIBC_2.34"), into buf. */
+const char *mr_symbol_name(const char *name, char *buf, size_t n);
+
+#endif /* MAPRT_SYMBOLIZE_H */

@@ -1,0 +1,24 @@
+/*
+ * traceback.h — capturing goroutines' stacks for a report.
+ *
+ * A stack is captured by the goroutine's own thread: the calling thread
+ * directly, any other through a signal whose handler records where it was
+ * interrupted.  Capture only records PCs (cheap, no allocation);
+ * symbolize.h turns them into names and lines when the report is printed.
+ */
+#ifndef MAPRT_TRACEBACK_H
+#define MAPRT_TRACEBACK_H
+
+#include "g.h"
+
+#include <stdbool.h>
+
+/* The calling thread's stack, innermost first, without the capture itself. */
+void mr_capture_self(mr_stack *st);
+
+/* Asks every live goroutine but the caller (and those already captured) to
+ * capture its own stack; waits up to timeout_ms.  A goroutine that did not
+ * answer in time is left with capture != 2. */
+void mr_capture_others(int timeout_ms);
+
+#endif /* MAPRT_TRACEBACK_H */
