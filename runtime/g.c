@@ -19,7 +19,9 @@ __thread mr_g *mr_tls_g __attribute__((tls_model("initial-exec")));
 static _Atomic uint64_t next_goid = 2;
 
 static pthread_mutex_t allg_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t allg_changed = PTHREAD_COND_INITIALIZER;
 static mr_g *allg;
+static size_t nallg;
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 
@@ -35,6 +37,8 @@ static void g_exit(void *p)
         allg = g->next;
     if (g->next)
         g->next->prev = g->prev;
+    nallg--;
+    pthread_cond_broadcast(&allg_changed);
     pthread_mutex_unlock(&allg_lock);
     mr_tls_g = NULL;
     free(g);
@@ -61,6 +65,17 @@ mr_g *mr_g_new(uint64_t parent, uintptr_t createpc)
     return g_alloc(atomic_fetch_add_explicit(&next_goid, 1, memory_order_relaxed), parent, createpc);
 }
 
+void mr_g_register(mr_g *g)
+{
+    pthread_mutex_lock(&allg_lock);
+    g->next = allg;
+    if (allg)
+        allg->prev = g;
+    allg = g;
+    nallg++;
+    pthread_mutex_unlock(&allg_lock);
+}
+
 void mr_g_start(mr_g *g)
 {
     g->tid = gettid();
@@ -70,12 +85,6 @@ void mr_g_start(mr_g *g)
     /* The main thread never runs key destructors; other threads do. */
     if (g->goid != 1)
         pthread_setspecific(exit_key, g);
-    pthread_mutex_lock(&allg_lock);
-    g->next = allg;
-    if (allg)
-        allg->prev = g;
-    allg = g;
-    pthread_mutex_unlock(&allg_lock);
 }
 
 uint64_t mr_goid_assign(void)
@@ -89,6 +98,7 @@ uint64_t mr_goid_assign(void)
             mr_tls_goid = id;
             return id;
         }
+        mr_g_register(g);
         mr_g_start(g);
     }
     mr_tls_goid = g->goid;
@@ -134,6 +144,14 @@ mr_g *mr_g_find(uint64_t goid)
             found = g;
     pthread_mutex_unlock(&allg_lock);
     return found;
+}
+
+void mr_g_wait_alone(void)
+{
+    pthread_mutex_lock(&allg_lock);
+    while (nallg > 1)
+        pthread_cond_wait(&allg_changed, &allg_lock);
+    pthread_mutex_unlock(&allg_lock);
 }
 
 uint64_t mr_fastrand_seed(void)

@@ -45,6 +45,10 @@ typedef struct mr_g {
      * goroutine itself (0 idle, 1 asked, 2 done). */
     _Atomic int capture;
     mr_stack stack;
+    /* defer/panic state (panic.c), touched only by the goroutine itself */
+    struct mr_frame *frames;        /* innermost frame with deferred calls */
+    struct mr_panic_rec *panics;    /* innermost panic (or Goexit) under way */
+    struct mr_defer_rec *running;   /* the deferred call being run */
     struct mr_g *next, *prev;
 } mr_g;
 
@@ -57,7 +61,10 @@ extern __thread mr_g *mr_tls_g __attribute__((tls_model("initial-exec")));
 uint64_t mr_goid_assign(void);
 /* The calling goroutine's record, adopting the thread if needed. */
 mr_g *mr_getg(void);
-/* Registers a record made by mr_go for the calling (new) thread. */
+/* Adds a record to the registry of live goroutines: done by mr_go before
+ * the thread starts, so the goroutine counts from its creation on. */
+void mr_g_register(mr_g *g);
+/* Binds a registered record to the calling (new) thread. */
 void mr_g_start(mr_g *g);
 /* Makes a record for a goroutine about to be started by `parent`. */
 mr_g *mr_g_new(uint64_t parent, uintptr_t createpc);
@@ -68,6 +75,10 @@ mr_g *mr_g_new(uint64_t parent, uintptr_t createpc);
 void mr_g_each(void (*fn)(mr_g *g, void *arg), void *arg);
 /* The live goroutine with this id, or NULL. */
 mr_g *mr_g_find(uint64_t goid);
+
+/* Blocks until the calling goroutine is the only live one (for Goexit in
+ * goroutine 1). */
+void mr_g_wait_alone(void);
 
 /* Seeds the calling thread's generator; returns a first random value. */
 uint64_t mr_fastrand_seed(void);

@@ -16,6 +16,7 @@
 
 #include "g.h"
 #include "map_internal.h"
+#include "panic.h"
 #include "report.h"
 #include "traceback.h"
 
@@ -35,21 +36,6 @@ static const char *fault_message(mr_mapfault fault)
     case MR_FAULT_FREED: return "map used after free";
     }
     return "map error";
-}
-
-typedef struct others {
-    const mr_g *skip1, *skip2;
-} others;
-
-static void report_other(mr_g *g, void *arg)
-{
-    others *o = arg;
-    if (g == o->skip1 || g == o->skip2 || atomic_load(&g->status) == MR_G_DEAD)
-        return;
-    if (atomic_load(&g->capture) == 2)
-        mr_report_goroutine(g, &g->stack, NULL, NULL);
-    else
-        mr_report_goroutine(g, NULL, NULL, "stack not captured: the goroutine did not answer in time");
 }
 
 /* Marks the claim while `holder` holds it, so that the holder hands over
@@ -133,32 +119,27 @@ void mr_map_fatal(mr_mapfault fault, const mr_map *h, uint64_t holder)
         mr_g gone = {.goid = holder};
         mr_report_goroutine(&gone, NULL, "writing map", "the goroutine has exited since");
     }
-    others o = {self, writer};
-    mr_g_each(report_other, &o);
+    mr_report_others(self, writer);
     mr_report_exit();
 }
 
 /* A fatal error of the runtime itself: the message and this goroutine. */
-__attribute__((noreturn)) static void throw_with(const char *prefix, const char *msg)
+void mr_throw(const char *msg)
 {
     mr_report_begin();
     mr_g *self = mr_getg();
     mr_stack own;
     mr_capture_self(&own);
-    mr_report_printf("%s%s\n", prefix, msg);
+    mr_report_printf("fatal error: %s\n", msg);
     if (mr_traceback_level() != MR_TB_NONE)
         mr_report_goroutine(self, &own, NULL, NULL);
     mr_report_exit();
 }
 
-void mr_throw(const char *msg)
-{
-    throw_with("fatal error: ", msg);
-}
-
 void mr_panic_nilmap(void)
 {
-    throw_with("panic: ", "assignment to entry in nil map");
+    /* A panic, not a fatal error: recoverable, deferred calls run. */
+    mr_panic_runtime_error("assignment to entry in nil map");
 }
 
 void mr_map_claim_failed(const mr_map *h, uint64_t observed)

@@ -164,6 +164,27 @@ void mr_report_goroutine(const mr_g *g, const mr_stack *st, const char *extra, c
     flush();
 }
 
+typedef struct skip2 {
+    const mr_g *a, *b;
+} skip2;
+
+static void report_other(mr_g *g, void *arg)
+{
+    skip2 *sk = arg;
+    if (g == sk->a || g == sk->b || atomic_load(&g->status) == MR_G_DEAD)
+        return;
+    if (atomic_load(&g->capture) == 2)
+        mr_report_goroutine(g, &g->stack, NULL, NULL);
+    else
+        mr_report_goroutine(g, NULL, NULL, "stack not captured: the goroutine did not answer in time");
+}
+
+void mr_report_others(const mr_g *skip1, const mr_g *skip_2)
+{
+    skip2 sk = {skip1, skip_2};
+    mr_g_each(report_other, &sk);
+}
+
 void mr_report_exit(void)
 {
     if (mr_traceback_level() == MR_TB_CRASH) {

@@ -46,6 +46,10 @@ __attribute__((format(printf, 1, 2))) void mr_report_printf(const char *fmt, ...
  * line printed instead of frames when st is NULL. */
 void mr_report_goroutine(const mr_g *g, const mr_stack *st, const char *extra, const char *note);
 
+/* Sections for every other live goroutine (not skip1 or skip2), with the
+ * stacks captured by mr_capture_others. */
+void mr_report_others(const mr_g *skip1, const mr_g *skip2);
+
 /* Ends the process: status 2, or abort() for GOTRACEBACK=crash. */
 __attribute__((noreturn)) void mr_report_exit(void);
 

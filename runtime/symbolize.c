@@ -100,7 +100,46 @@ out:
     return result;
 }
 
+/* libdw is not safe for concurrent lookups in one Dwfl. */
+static pthread_mutex_t lookup_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool symbolize_locked(uintptr_t pc, bool exact, mr_symbol *out);
+
 bool mr_symbolize(uintptr_t pc, bool exact, mr_symbol *out)
+{
+    pthread_mutex_lock(&lookup_lock);
+    bool found = symbolize_locked(pc, exact, out);
+    pthread_mutex_unlock(&lookup_lock);
+    return found;
+}
+
+enum { ENTRY_CACHE = 256 };
+static struct {
+    uintptr_t pc, entry;
+} entry_cache[ENTRY_CACHE];
+
+bool mr_function_entry(uintptr_t pc, uintptr_t *entry)
+{
+    size_t slot = (pc >> 2) % ENTRY_CACHE;
+    bool found = false;
+    pthread_mutex_lock(&lookup_lock);
+    if (entry_cache[slot].pc == pc) {
+        *entry = entry_cache[slot].entry;
+        found = true;
+    } else {
+        mr_symbol s;
+        if (symbolize_locked(pc, false, &s) && s.func != NULL) {
+            *entry = pc - s.funcoff;
+            entry_cache[slot].pc = pc;
+            entry_cache[slot].entry = *entry;
+            found = true;
+        }
+    }
+    pthread_mutex_unlock(&lookup_lock);
+    return found;
+}
+
+static bool symbolize_locked(uintptr_t pc, bool exact, mr_symbol *out)
 {
     memset(out, 0, sizeof *out);
     if (!setup())

@@ -27,6 +27,11 @@ typedef struct mr_symbol {
  * process. */
 bool mr_symbolize(uintptr_t pc, bool exact, mr_symbol *out);
 
+/* The entry address of the function containing the return address pc
+ * (looked up at pc-1).  False if no symbol covers it.  Thread-safe, and
+ * cached: meant for checks made again and again at the same call sites. */
+bool mr_function_entry(uintptr_t pc, uintptr_t *entry);
+
 /* The function name without a symbol version ("@@GLIBC_2.34"), into buf. */
 const char *mr_symbol_name(const char *name, char *buf, size_t n);
 

@@ -80,6 +80,11 @@ static void capture_handler(int sig, siginfo_t *si, void *ucontext)
         }
         copy_stack(&g->stack, pc + start, n - start, exact);
         atomic_store(&g->capture, 2);
+        /* The process is ending: stay stopped, as Go stops the world, so
+         * that nothing this goroutine does (returning from main, say)
+         * can end the process before the report is out. */
+        for (;;)
+            pause();
     }
     errno = saved_errno;
 }
@@ -87,7 +92,7 @@ static void capture_handler(int sig, siginfo_t *si, void *ucontext)
 static void ask(mr_g *g, void *arg)
 {
     (void)arg;
-    if (g == mr_tls_g || atomic_load(&g->status) == MR_G_DEAD || atomic_load(&g->capture) != 0)
+    if (g == mr_tls_g || g->tid == 0 || atomic_load(&g->status) == MR_G_DEAD || atomic_load(&g->capture) != 0)
         return;
     atomic_store(&g->capture, 1);
     if (syscall(SYS_tgkill, getpid(), g->tid, CAPTURE_SIGNAL) != 0)

@@ -1,0 +1,301 @@
+/*
+ * panic.c — defer, panic, recover and Goexit, after Go's runtime/panic.go.
+ *
+ * Each goroutine keeps a stack of frames (one per function that declared
+ * MR_FRAME), each with its deferred calls, newest first.  A normal return
+ * runs the frame's calls from the cleanup attribute MR_FRAME declares.
+ * A panic runs them itself, innermost frame first, popping frames as they
+ * run dry; when a deferred call recovers, the panic jumps (siglongjmp) back
+ * into the function whose call recovered, which runs its MR_FRAME
+ * statement and returns — running its remaining deferred calls on the way,
+ * as Go does.  The cleanup attribute alone could not do this: it does not
+ * run on longjmp, and on pthread_exit only with -fexceptions.
+ */
+#include "panic.h"
+
+#include "mapfatal.h"
+#include "report.h"
+#include "symbolize.h"
+#include "traceback.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { FRAME_ACTIVE = 0x6d726672, FRAME_DONE = 0x646f6e65 };
+
+static void *xcalloc(size_t n)
+{
+    void *p = calloc(1, n);
+    if (p == NULL)
+        mr_throw("runtime: out of memory");
+    return p;
+}
+
+/* ---- frames and deferred calls ------------------------------------------ */
+
+sigjmp_buf *mr_frame_enter_(mr_frame *f)
+{
+    mr_g *g = mr_getg();
+    f->link_ = g->frames;
+    f->defers_ = NULL;
+    f->g_ = g;
+    f->state_ = FRAME_ACTIVE;
+    f->depth_ = f->link_ ? f->link_->depth_ + 1 : 1;
+    g->frames = f;
+    return &f->jb_;
+}
+
+void mr_frame_fellthrough_(void)
+{
+    mr_throw("MR_FRAME: the statement run after a recovered panic must leave the function (return)");
+}
+
+void mr_defer_(mr_frame *f, void (*fn)(void *), void *arg, const void *copy, size_t size)
+{
+    mr_g *g = mr_tls_g;
+    if (f->state_ != FRAME_ACTIVE || f->g_ != g || g->frames != f)
+        mr_throw("defer outside a frame: mr_defer must be called by the function that declared MR_FRAME, "
+                 "on its own goroutine, before it returns");
+    if (fn == NULL)
+        mr_panic_runtime_error("invalid memory address or nil pointer dereference (mr_defer of a NULL function)");
+    mr_defer_rec *d = xcalloc(sizeof *d);
+    d->fn = fn;
+    d->arg = arg;
+    d->pc = (uintptr_t)__builtin_return_address(0);
+    if (copy != NULL) {
+        /* The argument is evaluated now, as Go evaluates a deferred
+         * call's arguments at the defer statement. */
+        if (size <= sizeof d->inline_copy) {
+            memcpy(d->inline_copy, copy, size);
+            d->arg = d->inline_copy;
+        } else {
+            d->heapcopy = malloc(size);
+            if (d->heapcopy == NULL)
+                mr_throw("runtime: out of memory");
+            memcpy(d->heapcopy, copy, size);
+            d->heapsize = size;
+            d->arg = d->heapcopy;
+        }
+    }
+    d->next = f->defers_;
+    f->defers_ = d;
+}
+
+/* Runs the frame's newest deferred call.  The record is freed before the
+ * call (the call may never return: it may panic or Goexit); what the call
+ * needs lives in this function's frame meanwhile. */
+static void run_one(mr_g *g, mr_frame *f, mr_panic_rec *p)
+{
+    mr_defer_rec *d = f->defers_;
+    f->defers_ = d->next;
+    mr_defer_rec local = *d;
+    local.panic = p;
+    unsigned char big[d->heapsize ? d->heapsize : 1];
+    if (d->heapsize) {
+        memcpy(big, d->heapcopy, d->heapsize);
+        local.arg = big;
+        free(d->heapcopy);
+    } else if (d->arg == d->inline_copy) {
+        local.arg = local.inline_copy;
+    }
+    free(d);
+    if (p != NULL)
+        p->defer_depth = f->depth_;
+    mr_defer_rec *outer = g->running;
+    g->running = &local;
+    local.fn(local.arg);
+    g->running = outer;
+}
+
+void mr_frame_leave_(mr_frame *f)
+{
+    if (f->state_ != FRAME_ACTIVE)
+        return; /* already unwound by a panic or Goexit */
+    mr_g *g = f->g_;
+    while (f->defers_ != NULL)
+        run_one(g, f, NULL);
+    /* Frames above this one left without their cleanup (a longjmp of the
+     * program's own): they are gone too. */
+    while (g->frames != NULL && g->frames != f && g->frames->depth_ > f->depth_) {
+        g->frames->state_ = FRAME_DONE;
+        g->frames = g->frames->link_;
+    }
+    g->frames = f->link_;
+    f->state_ = FRAME_DONE;
+}
+
+/* ---- values -------------------------------------------------------------- */
+
+const char *mr_value_string(mr_value v, char *buf, size_t n)
+{
+    switch (v.kind) {
+    case MR_VAL_NIL: snprintf(buf, n, "nil"); break;
+    case MR_VAL_STRING:
+    case MR_VAL_RUNTIME_ERROR: snprintf(buf, n, "%s", v.str ? v.str : ""); break;
+    case MR_VAL_INT: snprintf(buf, n, "%" PRId64, v.i); break;
+    case MR_VAL_ERROR: {
+        const char *msg = v.err && v.err->error ? v.err->error(v.err) : NULL;
+        snprintf(buf, n, "%s", msg ? msg : "<nil error>");
+        break;
+    }
+    }
+    return buf;
+}
+
+/* ---- panicking ----------------------------------------------------------- */
+
+/* The unrecovered end: every panic of the chain, oldest first, then the
+ * goroutine's stack where the newest was raised. */
+__attribute__((noreturn)) static void fatalpanic(mr_g *g)
+{
+    mr_report_begin();
+    mr_panic_rec *chain[64];
+    int n = 0;
+    for (mr_panic_rec *p = g->panics; p != NULL && n < 64; p = p->link)
+        if (!p->goexit)
+            chain[n++] = p;
+    char text[8192];
+    size_t used = 0;
+    for (int i = n - 1; i >= 0; i--) {
+        char v[2048];
+        int w = snprintf(text + used, sizeof text - used, "%spanic: %s%s\n", i == n - 1 ? "" : "\t",
+                         mr_value_string(chain[i]->value, v, sizeof v),
+                         chain[i]->recovered ? " [recovered]" : "");
+        if (w > 0 && (size_t)w < sizeof text - used)
+            used += (size_t)w;
+    }
+    text[used] = '\0';
+    mr_report_printf("%s", text);
+    mr_tblevel level = mr_traceback_level();
+    if (level != MR_TB_NONE && n > 0) {
+        mr_report_goroutine(g, &chain[0]->stack, NULL, NULL);
+        if (level >= MR_TB_ALL) {
+            mr_capture_others(500);
+            mr_report_others(g, NULL);
+        }
+    }
+    mr_report_exit();
+}
+
+/* Drops the panic that was just recovered and those it ended (panics whose
+ * deferred call it interrupted, unless the recovery happened inside that
+ * deferred call: then they go on). */
+static void finish_recovered(mr_g *g, mr_panic_rec *p, mr_frame *f)
+{
+    g->panics = p->link;
+    free(p);
+    while (g->panics != NULL && g->panics->aborted) {
+        mr_panic_rec *q = g->panics;
+        if (f->depth_ > q->defer_depth) {
+            q->aborted = false; /* recovered within q's deferred call */
+            break;
+        }
+        g->panics = q->link;
+        free(q);
+    }
+}
+
+__attribute__((noreturn)) static void gopanic(mr_value v, bool goexit)
+{
+    mr_g *g = mr_getg();
+    mr_panic_rec *p = xcalloc(sizeof *p);
+    p->value = v;
+    p->goexit = goexit;
+    p->link = g->panics;
+    mr_capture_self(&p->stack);
+    /* A panic raised by a deferred call that an earlier panic is running
+     * ends that earlier panic's turn. */
+    if (g->running != NULL && g->running->panic != NULL)
+        g->running->panic->aborted = true;
+    g->panics = p;
+
+    for (;;) {
+        mr_frame *f = g->frames;
+        if (f == NULL)
+            break;
+        if (f->defers_ == NULL) {
+            /* This function's calls have all run: it is unwound. */
+            f->state_ = FRAME_DONE;
+            g->frames = f->link_;
+            continue;
+        }
+        run_one(g, f, p);
+        if (p->recovered) {
+            finish_recovered(g, p, f);
+            siglongjmp(f->jb_, 1);
+        }
+    }
+    if (!goexit)
+        fatalpanic(g);
+
+    /* Goexit: every deferred call has run. */
+    g->panics = p->link;
+    free(p);
+    if (g->goid == 1) {
+        /* The program goes on until the other goroutines end. */
+        mr_g_wait_alone();
+        mr_report_begin();
+        mr_report_printf("fatal error: no goroutines (main called runtime.Goexit) - deadlock!\n");
+        mr_report_exit();
+    }
+    pthread_exit(NULL);
+}
+
+void mr_panic(mr_value v)
+{
+    gopanic(v, false);
+}
+
+void mr_panic_str(const char *msg)
+{
+    gopanic((mr_value){.kind = MR_VAL_STRING, .str = msg}, false);
+}
+
+void mr_panic_int(int64_t i)
+{
+    gopanic((mr_value){.kind = MR_VAL_INT, .i = i}, false);
+}
+
+void mr_panic_err(const mr_error *err)
+{
+    gopanic((mr_value){.kind = MR_VAL_ERROR, .err = err}, false);
+}
+
+void mr_panic_plain(const char *msg)
+{
+    gopanic((mr_value){.kind = MR_VAL_STRING, .str = msg}, false);
+}
+
+void mr_panic_runtime_error(const char *msg)
+{
+    gopanic((mr_value){.kind = MR_VAL_RUNTIME_ERROR, .str = msg}, false);
+}
+
+void mr_goexit(void)
+{
+    gopanic((mr_value){0}, true);
+}
+
+/* recover(): only a deferred call that a panic is running may stop it, and
+ * only by calling recover itself — not from a helper it calls.  The caller
+ * is known by its return address, checked against the deferred function's
+ * entry (from the symbol tables; without symbols the check is skipped). */
+__attribute__((noinline)) mr_value mr_recover(void)
+{
+    mr_g *g = mr_tls_g;
+    mr_value nil = {0};
+    if (g == NULL || g->running == NULL)
+        return nil;
+    mr_panic_rec *p = g->running->panic;
+    if (p == NULL || p->goexit || p->recovered || p != g->panics)
+        return nil;
+    uintptr_t entry;
+    uintptr_t ra = (uintptr_t)__builtin_return_address(0);
+    if (mr_function_entry(ra, &entry) && entry != (uintptr_t)g->running->fn)
+        return nil;
+    p->recovered = true;
+    return p->value;
+}
