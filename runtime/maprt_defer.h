@@ -105,6 +105,7 @@ typedef struct mr_frame {
     void *g_;
     int state_;
     int depth_;
+    void *running_;
 } mr_frame;
 
 MR_API sigjmp_buf *mr_frame_enter_(mr_frame *f);

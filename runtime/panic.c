@@ -44,6 +44,7 @@ sigjmp_buf *mr_frame_enter_(mr_frame *f)
     f->g_ = g;
     f->state_ = FRAME_ACTIVE;
     f->depth_ = f->link_ ? f->link_->depth_ + 1 : 1;
+    f->running_ = g->running; /* restored when a panic recovers into f */
     g->frames = f;
     return &f->jb_;
 }
@@ -225,6 +226,8 @@ __attribute__((noreturn)) static void gopanic(mr_value v, bool goexit)
         run_one(g, f, p);
         if (p->recovered) {
             finish_recovered(g, p, f);
+            /* Deferred calls running deeper than f are abandoned with it. */
+            g->running = f->running_;
             siglongjmp(f->jb_, 1);
         }
     }

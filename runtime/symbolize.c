@@ -103,12 +103,12 @@ out:
 /* libdw is not safe for concurrent lookups in one Dwfl. */
 static pthread_mutex_t lookup_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static bool symbolize_locked(uintptr_t pc, bool exact, mr_symbol *out);
+static bool symbolize_locked(uintptr_t pc, bool exact, bool lines, mr_symbol *out);
 
 bool mr_symbolize(uintptr_t pc, bool exact, mr_symbol *out)
 {
     pthread_mutex_lock(&lookup_lock);
-    bool found = symbolize_locked(pc, exact, out);
+    bool found = symbolize_locked(pc, exact, true, out);
     pthread_mutex_unlock(&lookup_lock);
     return found;
 }
@@ -128,7 +128,7 @@ bool mr_function_entry(uintptr_t pc, uintptr_t *entry)
         found = true;
     } else {
         mr_symbol s;
-        if (symbolize_locked(pc, false, &s) && s.func != NULL) {
+        if (symbolize_locked(pc, false, false, &s) && s.func != NULL) {
             *entry = pc - s.funcoff;
             entry_cache[slot].pc = pc;
             entry_cache[slot].entry = *entry;
@@ -139,7 +139,20 @@ bool mr_function_entry(uintptr_t pc, uintptr_t *entry)
     return found;
 }
 
-static bool symbolize_locked(uintptr_t pc, bool exact, mr_symbol *out)
+/* The Dwfl lives as long as the process; at exit it is released so that
+ * leak checkers see nothing of it. */
+__attribute__((destructor)) static void release_dwfl(void)
+{
+    pthread_mutex_lock(&lookup_lock);
+    if (dwfl != NULL)
+        dwfl_end(dwfl);
+    dwfl = NULL;
+    runtime_module = NULL;
+    memset(entry_cache, 0, sizeof entry_cache);
+    pthread_mutex_unlock(&lookup_lock);
+}
+
+static bool symbolize_locked(uintptr_t pc, bool exact, bool lines, mr_symbol *out)
 {
     memset(out, 0, sizeof *out);
     if (!setup())
@@ -172,7 +185,7 @@ static bool symbolize_locked(uintptr_t pc, bool exact, mr_symbol *out)
         if (strncmp(name, "mr_", 3) == 0)
             out->runtime = true;
     }
-    Dwfl_Line *line = dwfl_module_getsrc(mod, addr);
+    Dwfl_Line *line = lines ? dwfl_module_getsrc(mod, addr) : NULL;
     if (line != NULL) {
         int lineno = 0;
         const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);

@@ -3,9 +3,9 @@
 # filled, grown during iteration, cleared and freed: no leak), t_iterate
 # (iterators reading tables the map released: no invalid access) and a
 # shortened t_model.
-echo "1..3"
+echo "1..4"
 if [ -z "$VALGRIND" ]; then
-    for i in 1 2 3; do echo "ok $i # SKIP valgrind not installed"; done
+    for i in 1 2 3 4; do echo "ok $i # SKIP valgrind not installed"; done
     exit 0
 fi
 dir="${top_builddir:-.}/tests"
@@ -29,3 +29,4 @@ check() { # description, command...
 check "no leak, no invalid access in create/fill/iterate/clear/free" "$dir/leak_child"
 check "no invalid access by iterators over released tables" "$dir/t_iterate"
 MODEL_SCALE=50 check "no invalid access in the model test" "$dir/t_model"
+check "no leak with goroutines panicking and recovering" "$dir/stress_child" 200
