@@ -7,6 +7,7 @@
 #include <maprt_defer.h>
 #include <maprt_go.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,20 @@ static void blocked_on_mutex(void *arg)
     say("not reached");
 }
 
+/* A goroutine that blocks the capture signal cannot be asked for its
+ * stack: the report must note it and not wait forever. */
+static void deaf_goroutine(void *arg)
+{
+    (void)arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGURG);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    mr_wg_done(&wg);
+    for (;;)
+        pause();
+}
+
 static mr_frame *stale_frame;
 static void leaves_frame(void)
 {
@@ -290,6 +305,14 @@ int main(int argc, char **argv)
         mr_go(blocked_on_mutex, NULL);
         mr_wg_wait(&wg);
         usleep(50000); /* let them block */
+        mr_go(racing_writer, (void *)(intptr_t)0);
+        mr_go(racing_writer, (void *)(intptr_t)32);
+        sleep(10);
+    } else if (strcmp(s, "deaf") == 0) {
+        shared = mr_makemap(&mr_type_i64_i64, 0);
+        mr_wg_add(&wg, 1);
+        mr_go(deaf_goroutine, NULL);
+        mr_wg_wait(&wg);
         mr_go(racing_writer, (void *)(intptr_t)0);
         mr_go(racing_writer, (void *)(intptr_t)32);
         sleep(10);

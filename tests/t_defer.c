@@ -8,6 +8,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static char helper[4096];
@@ -20,6 +21,7 @@ typedef struct expect {
     const char *err;      /* stderr starts with this (NULL: empty stderr) */
     const char *contains; /* and contains this, if set */
     const char *lacks;    /* and not this, if set */
+    const char *env;      /* GOTRACEBACK for the run, if set */
 } expect;
 
 static const expect facts[] = {
@@ -66,6 +68,12 @@ static const expect facts[] = {
      "fatal error: concurrent map writes\n", "[semacquire]:\nblocked_on_wait(...)\n", NULL},
     {"statuses", "...", 2, "", "fatal error: concurrent map writes\n", "[sync.Mutex.Lock]:\nblocked_on_mutex(...)\n",
      NULL},
+    {"panic-goroutine", "GOTRACEBACK=all: an unrecovered panic shows the other goroutines too", 2,
+     "goroutine deferred\n", "panic: goroutine boom\n\ngoroutine 2 [running]:\n", "\ngoroutine 1 [", NULL, "all"},
+    {"panic-str", "GOTRACEBACK=none: the panic message only", 2, "main deferred\n", "panic: boom\n", NULL,
+     "goroutine", "none"},
+    {"deaf", "a goroutine that cannot be asked for its stack is listed with a note; no hang", 2, "",
+     "fatal error: concurrent map writes\n", "stack not captured: the goroutine did not answer in time", NULL},
     {"stale-frame", "defer into a frame whose function returned is a clear fatal error", 2, "",
      "fatal error: defer outside a frame", NULL, NULL},
     {"unlock-unlocked", "unlocking an unlocked mutex is Go's fatal error", 2, "",
@@ -81,8 +89,11 @@ int main(int argc, char **argv)
         const expect *e = &facts[i];
         char *av[] = {helper, (char *)e->scenario, NULL};
         child_result r;
+        if (e->env)
+            setenv("GOTRACEBACK", e->env, 1);
         if (!child_run(av, 30, &r))
             bail("cannot run %s", helper);
+        unsetenv("GOTRACEBACK");
         bool good = r.status == e->status && strcmp(r.out, e->out) == 0 &&
                     (e->err ? strncmp(r.err, e->err, strlen(e->err)) == 0 : r.err[0] == '\0') &&
                     (!e->contains || strstr(r.err, e->contains)) && (!e->lacks || !strstr(r.err, e->lacks));
