@@ -187,6 +187,13 @@ void mr_report_others(const mr_g *skip1, const mr_g *skip_2)
 
 void mr_report_exit(void)
 {
+    /* Go's output is unbuffered; C's stdout is not.  Flush what the
+     * program printed, unless another thread holds the stream (it may be
+     * stopped for the report): never wait for it. */
+    if (ftrylockfile(stdout) == 0) {
+        fflush_unlocked(stdout);
+        funlockfile(stdout);
+    }
     if (mr_traceback_level() == MR_TB_CRASH) {
         signal(SIGABRT, SIG_DFL);
         abort();

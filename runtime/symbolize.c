@@ -53,7 +53,10 @@ const char *mr_symbol_name(const char *name, char *buf, size_t n)
 {
     if (name == NULL)
         return NULL;
-    size_t len = strcspn(name, "@");
+    /* Drop a symbol version ("@@GLIBC_2.34") and the suffixes of gcc's
+     * clones (".constprop.0", ".isra.0", ".part.0", ".cold"): C names have
+     * no '.' of their own. */
+    size_t len = strcspn(name, "@.");
     if (len >= n)
         len = n - 1;
     memcpy(buf, name, len);

@@ -32,7 +32,8 @@ bool mr_symbolize(uintptr_t pc, bool exact, mr_symbol *out);
  * cached: meant for checks made again and again at the same call sites. */
 bool mr_function_entry(uintptr_t pc, uintptr_t *entry);
 
-/* The function name without a symbol version ("@@GLIBC_2.34"), into buf. */
+/* The function name without a symbol version ("@@GLIBC_2.34") or a gcc
+ * clone suffix (".constprop.0", ".cold"), into buf. */
 const char *mr_symbol_name(const char *name, char *buf, size_t n);
 
 #endif /* MAPRT_SYMBOLIZE_H */

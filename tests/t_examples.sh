@@ -1,0 +1,57 @@
+#!/bin/bash
+# The example programs (examples/*.c) against their documented outcomes:
+# exit status, the first line of stderr ("" for none), and features the
+# output must show (fixed strings, stdout and stderr together) or must not
+# show (prefixed with !).
+ex="${top_builddir:-.}/examples"
+n=0
+plan=13
+echo "1..$plan"
+
+check() { # name args status first-line features...
+    local name=$1 args=$2 want_status=$3 want_first=$4
+    shift 4
+    n=$((n + 1))
+    local out err status first why=""
+    out=$(mktemp) err=$(mktemp)
+    timeout 60 "$ex/$name" $args >"$out" 2>"$err"
+    status=$?
+    first=$(head -n 1 "$err")
+    [ "$status" = "$want_status" ] || why="exit $status, not $want_status"
+    [ -z "$why" ] && [ "$first" != "$want_first" ] && why="stderr starts '$first'"
+    for f in "$@"; do
+        [ -n "$why" ] && break
+        if [ "${f#!}" != "$f" ]; then
+            cat "$out" "$err" | grep -qF -- "${f#!}" && why="shows '${f#!}'"
+        else
+            cat "$out" "$err" | grep -qF -- "$f" || why="lacks '$f'"
+        fi
+    done
+    if [ -z "$why" ]; then
+        echo "ok $n - $name $args"
+    else
+        echo "not ok $n - $name $args: $why"
+        sed 's/^/# out: /' "$out" | head -20
+        sed 's/^/# err: /' "$err" | head -40
+    fi
+    rm -f "$out" "$err"
+}
+
+check defer_writes "" 2 "fatal error: concurrent map writes" \
+    "[running, writing map]:" "cleanup_sessions(...)" "created by main in goroutine 1" "/examples/defer_writes.c:"
+check read_write "" 2 "fatal error: concurrent map read and map write" \
+    "goroutine 1 [running]:" "[running, writing map]:" "refresh(...)"
+check iterate_write "" 2 "fatal error: concurrent map iteration and map write" \
+    "goroutine 1 [running]:" "[running, writing map]:" "work(...)"
+check nil_map_assign "" 2 "panic: assignment to entry in nil map" \
+    "store: deferred call ran" "store(...)" "!store returned"
+check nil_map_assign recover 0 "" \
+    "recovered: assignment to entry in nil map" "store: deferred call ran" "store returned -1"
+check nil_map_ops "" 0 "" "m[k] = 0" "v, ok := m[k] -> 0, false" "len(m) = 0" "range m: 0 iterations"
+check defer_delete_nil "" 0 "" "len(orig) after f: 0"
+check defer_runs_before_nil_check "" 0 "" "deferred"
+check recover_cannot_catch_fatal "" 2 "fatal error: concurrent map writes" "!recovered" "!deferred call ran"
+check nested_panic "" 2 "panic: first" "	panic: second" "outer deferred call ran"
+check goexit_defers "" 0 "" "recover during Goexit: nil" "main goes on"
+check use_after_free "" 2 "fatal error: map used after free" "!not reached"
+check locked_ok "" 0 "" "locked_ok: 160000 increments counted, no report"
