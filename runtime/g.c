@@ -4,6 +4,8 @@
  */
 #include "g.h"
 
+#include "maprt_hooks.h"
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 __thread uint64_t mr_tls_goid __attribute__((tls_model("initial-exec")));
 __thread uint64_t mr_tls_rand __attribute__((tls_model("initial-exec")));
 __thread mr_g *mr_tls_g __attribute__((tls_model("initial-exec")));
+__thread struct mr_defer_rec *mr_tls_running __attribute__((tls_model("initial-exec")));
 
 /* Goroutine 1 is the main thread; every other thread takes the next id. */
 static _Atomic uint64_t next_goid = 2;
@@ -40,8 +43,9 @@ static void g_exit(void *p)
     nallg--;
     pthread_cond_broadcast(&allg_changed);
     pthread_mutex_unlock(&allg_lock);
+    mr_hook_goroutine_exit(g->goid);
     mr_tls_g = NULL;
-    free(g);
+    mr_hook_free(MR_ALLOC_GOROUTINE, g, sizeof *g, NULL);
 }
 
 static void make_exit_key(void)
@@ -51,7 +55,7 @@ static void make_exit_key(void)
 
 static mr_g *g_alloc(uint64_t goid, uint64_t parent, uintptr_t createpc)
 {
-    mr_g *g = calloc(1, sizeof *g);
+    mr_g *g = mr_hook_alloc(MR_ALLOC_GOROUTINE, sizeof *g, NULL);
     if (g == NULL)
         return NULL;
     g->goid = goid;
@@ -85,6 +89,7 @@ void mr_g_start(mr_g *g)
     /* The main thread never runs key destructors; other threads do. */
     if (g->goid != 1)
         pthread_setspecific(exit_key, g);
+    mr_hook_goroutine_start(g->goid, g->parent, g->createpc);
 }
 
 uint64_t mr_goid_assign(void)

@@ -48,13 +48,16 @@ typedef struct mr_g {
     /* defer/panic state (panic.c), touched only by the goroutine itself */
     struct mr_frame *frames;        /* innermost frame with deferred calls */
     struct mr_panic_rec *panics;    /* innermost panic (or Goexit) under way */
-    struct mr_defer_rec *running;   /* the deferred call being run */
     struct mr_g *next, *prev;
 } mr_g;
 
 extern __thread uint64_t mr_tls_goid __attribute__((tls_model("initial-exec")));
 extern __thread uint64_t mr_tls_rand __attribute__((tls_model("initial-exec")));
 extern __thread mr_g *mr_tls_g __attribute__((tls_model("initial-exec")));
+/* The deferred call the calling goroutine is running, innermost, or NULL.
+ * In TLS of its own because the map's operations test it (one load) to
+ * report touches made from deferred calls. */
+extern __thread struct mr_defer_rec *mr_tls_running __attribute__((tls_model("initial-exec")));
 
 /* Adopts the calling thread (numbers it, registers its record); returns
  * its id.  Called on a thread's first use. */

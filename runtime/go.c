@@ -9,6 +9,7 @@
 
 #include "g.h"
 #include "mapfatal.h"
+#include "maprt_hooks.h"
 #include "panic.h"
 
 #include <stdlib.h>
@@ -22,7 +23,7 @@ typedef struct start {
 static void *goroutine_main(void *p)
 {
     start s = *(start *)p;
-    free(p);
+    mr_hook_free(MR_ALLOC_GOROUTINE, p, sizeof s, NULL);
     mr_g_start(s.g);
     s.fn(s.arg);
     return NULL; /* the record leaves the registry in g.c's thread-exit hook */
@@ -33,7 +34,7 @@ uint64_t mr_go(void (*fn)(void *), void *arg)
     mr_g *parent = mr_getg();
     mr_g *g = mr_g_new(parent ? parent->goid : mr_getg_id(),
                        (uintptr_t)__builtin_return_address(0));
-    start *s = malloc(sizeof *s);
+    start *s = mr_hook_alloc(MR_ALLOC_GOROUTINE, sizeof *s, NULL);
     if (g == NULL || s == NULL)
         mr_throw("runtime: out of memory");
     *s = (start){g, fn, arg};

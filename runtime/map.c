@@ -23,14 +23,24 @@ static void *access(const mr_maptype *t, mr_map *h, const void *key)
     DISPATCH(mapaccess_body, t, h, key)
 }
 
+/* The one hook on the fast paths: inside a deferred call, every map
+ * operation reports its touch.  Outside, it costs a thread-local load. */
+#define NOTE_TOUCH(h, op)                                                       \
+    do {                                                                       \
+        if (MR_UNLIKELY(mr_tls_running != NULL))                               \
+            mr_hook_defer_touch((h), (op), (uintptr_t)__builtin_return_address(0)); \
+    } while (0)
+
 void *mr_mapaccess1(const mr_maptype *t, mr_map *h, const void *key)
 {
+    NOTE_TOUCH(h, MR_OP_ACCESS);
     void *e = access(t, h, key);
     return e != NULL ? e : mr_zero_value(t);
 }
 
 void *mr_mapaccess2(const mr_maptype *t, mr_map *h, const void *key, bool *ok)
 {
+    NOTE_TOUCH(h, MR_OP_ACCESS);
     void *e = access(t, h, key);
     *ok = e != NULL;
     return e != NULL ? e : mr_zero_value(t);
@@ -38,11 +48,13 @@ void *mr_mapaccess2(const mr_maptype *t, mr_map *h, const void *key, bool *ok)
 
 void *mr_mapassign(const mr_maptype *t, mr_map *h, const void *key)
 {
+    NOTE_TOUCH(h, MR_OP_ASSIGN);
     DISPATCH(mapassign_body, t, h, key)
 }
 
 void mr_mapdelete(const mr_maptype *t, mr_map *h, const void *key)
 {
+    NOTE_TOUCH(h, MR_OP_DELETE);
     DISPATCH(mapdelete_body, t, h, key)
 }
 
@@ -105,7 +117,7 @@ mr_map *mr_makemap(const mr_maptype *t, size_t hint)
     /* A hint too large for memory is ignored, as in Go (maxAlloc). */
     if (hint > ((size_t)1 << 40) / t->bucketsize)
         hint = 0;
-    mr_map *h = mr_map_calloc(sizeof *h);
+    mr_map *h = mr_map_alloc(MR_ALLOC_MAP, sizeof *h, NULL);
     h->type = t;
     h->hash0 = mr_fastrand64();
     /* Find the size parameter B which will hold the requested # of elements. */
@@ -116,7 +128,8 @@ mr_map *mr_makemap(const mr_maptype *t, size_t hint)
     /* Allocate the initial hash table.  If B == 0, the buckets field is
      * allocated lazily by mapassign. */
     if (B != 0)
-        h->buckets = mr_makeBucketArray(t, B, NULL, &h->nextOverflow);
+        h->buckets = mr_makeBucketArray(t, h, B, NULL, &h->nextOverflow);
+    mr_hook_map_made(h, t, (uintptr_t)__builtin_return_address(0));
     return h;
 }
 
@@ -146,6 +159,7 @@ void mr_mapgetstats(const mr_map *h, mr_mapstats *st)
 /* mapclear deletes all keys from a map, keeping its buckets. */
 void mr_mapclear(const mr_maptype *t, mr_map *h)
 {
+    NOTE_TOUCH(h, MR_OP_CLEAR);
     if (h == NULL)
         return;
     claimWriting(h);
@@ -159,7 +173,7 @@ void mr_mapclear(const mr_maptype *t, mr_map *h)
         /* Reuse the table: clear it and recover its preallocated overflow
          * buckets, as if newly allocated. */
         mr_release_overflow(t, h, h->buckets, h->B);
-        mr_makeBucketArray(t, h->B, h->buckets, &h->nextOverflow);
+        mr_makeBucketArray(t, h, h->B, h->buckets, &h->nextOverflow);
     } else {
         /* Open iterations still read these tables: mark them empty so the
          * iterations end (Go issue 59411), park them, start afresh. */
@@ -169,7 +183,7 @@ void mr_mapclear(const mr_maptype *t, mr_map *h)
         }
         mr_mark_buckets_empty(t, h->buckets, h->B);
         mr_release_bucket_array(t, h, h->buckets, h->B);
-        h->buckets = mr_makeBucketArray(t, h->B, NULL, &h->nextOverflow);
+        h->buckets = mr_makeBucketArray(t, h, h->B, NULL, &h->nextOverflow);
     }
     h->flags &= (uint8_t)~sameSizeGrow;
     h->oldbuckets = NULL;
@@ -185,10 +199,12 @@ out:
 
 void mr_mapfree(const mr_maptype *t, mr_map *h)
 {
+    NOTE_TOUCH(h, MR_OP_FREE);
     if (h == NULL)
         return;
     /* Freeing is a write: it must not overlap any other use. */
     claimWriting(h);
+    mr_hook_map_freed(h, t, (uintptr_t)__builtin_return_address(0));
     /* A type defined static in a header has one copy per file, so compare
      * what matters for freeing: the layout. */
     if (t != h->type && (t->bucketsize != h->type->bucketsize || t->indirect != h->type->indirect ||

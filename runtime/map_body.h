@@ -144,7 +144,7 @@ MR_INLINE void *mapassign_body(const mr_maptype *t, mr_map *h, const void *key, 
     uint64_t hash = kind_hash(t, kind, key, h->hash0);
     claimWriting(h);
     if (MR_UNLIKELY(h->buckets == NULL))
-        h->buckets = mr_map_calloc(t->bucketsize); /* makemap_small: one bucket, made lazily */
+        h->buckets = mr_makeBucketArray(t, h, 0, NULL, &h->nextOverflow); /* makemap_small: one bucket, made lazily */
 
     uint8_t top = tophash(hash);
     uint8_t *inserti;
@@ -203,12 +203,12 @@ again:;
     }
     /* Store the new key/elem at the insert position. */
     if (kind_indirectkey(t, kind)) {
-        void *kmem = mr_map_calloc(t->keysize);
+        void *kmem = mr_map_alloc(MR_ALLOC_KEY, t->keysize, h);
         *(void **)insertk = kmem;
         insertk = kmem;
     }
     if (kind == MR_FAST_NONE && indirectelem(t))
-        *(void **)elem = mr_map_calloc(t->elemsize);
+        *(void **)elem = mr_map_alloc(MR_ALLOC_ELEM, t->elemsize, h);
     memcpy(insertk, key, kind_keysize(t, kind));
     *inserti = top;
     h->count++;
@@ -245,13 +245,13 @@ MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, i
                 continue;
             void *e = kind_belem(t, kind, b, i);
             if (kind_indirectkey(t, kind)) {
-                mr_release(h, k2);
+                mr_release(h, MR_ALLOC_KEY, k2, t->keysize);
                 *(void **)k = NULL;
             } else {
                 memset(k, 0, kind_keysize(t, kind));
             }
             if (kind == MR_FAST_NONE && indirectelem(t)) {
-                mr_release(h, *(void **)e);
+                mr_release(h, MR_ALLOC_ELEM, *(void **)e, t->elemsize);
                 *(void **)e = NULL;
             } else {
                 memset(e, 0, t->slotelemsize); /* a later assign hands out a zero slot */

@@ -25,13 +25,13 @@ uintptr_t mr_nbuckets_alloc(uint8_t b)
  * the minimum number of buckets to allocate.  dirtyalloc should either be
  * NULL or a bucket array previously allocated by makeBucketArray with the
  * same t and b; it is then cleared and reused. */
-void *mr_makeBucketArray(const mr_maptype *t, uint8_t b, void *dirtyalloc, bmap **nextOverflow)
+void *mr_makeBucketArray(const mr_maptype *t, mr_map *h, uint8_t b, void *dirtyalloc, bmap **nextOverflow)
 {
     uintptr_t base = bucketShift(b);
     uintptr_t nbuckets = mr_nbuckets_alloc(b);
     void *buckets;
     if (dirtyalloc == NULL) {
-        buckets = mr_map_alloc_table(nbuckets * t->bucketsize);
+        buckets = mr_map_alloc(MR_ALLOC_BUCKETS, nbuckets * t->bucketsize, h);
     } else {
         buckets = dirtyalloc;
         memset(buckets, 0, nbuckets * t->bucketsize);
@@ -77,7 +77,7 @@ bmap *mr_newoverflow(const mr_maptype *t, mr_map *h, bmap *b)
             h->nextOverflow = NULL;
         }
     } else {
-        ovf = mr_map_calloc(t->bucketsize);
+        ovf = mr_map_alloc(MR_ALLOC_OVERFLOW, t->bucketsize, h);
         h->nseparate++;
     }
     incrnoverflow(h);
@@ -102,7 +102,7 @@ void mr_hashGrow(const mr_maptype *t, mr_map *h)
         mr_release_parked(h);
     void *oldbuckets = h->buckets;
     bmap *nextOverflow;
-    void *newbuckets = mr_makeBucketArray(t, (uint8_t)(h->B + bigger), NULL, &nextOverflow);
+    void *newbuckets = mr_makeBucketArray(t, h, (uint8_t)(h->B + bigger), NULL, &nextOverflow);
     /* Commit the grow.  The actual copying of the hash table data is done
      * incrementally by growWork() and evacuate(). */
     h->B += bigger;

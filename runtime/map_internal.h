@@ -14,6 +14,7 @@
 #define MAPRT_MAP_INTERNAL_H
 
 #include "maprt.h"
+#include "maprt_hooks.h"
 #include "g.h"
 #include "mapfatal.h"
 
@@ -61,7 +62,8 @@ typedef struct bmap {
 /* Blocks released while iterations were open, freed once none are. */
 typedef struct parked_block {
     void *p;
-    size_t mapped; /* 0: from malloc; else the size of its own mapping */
+    size_t size;
+    int kind; /* mr_alloc_kind */
 } parked_block;
 typedef struct retired {
     size_t len, cap;
@@ -268,7 +270,7 @@ MR_INLINE uintptr_t oldbucketmask(const mr_map *h) { return noldbuckets(h) - 1; 
 /* ---- shared by the map's files ----------------------------------------- */
 
 /* map_grow.c: growth and evacuation. */
-void *mr_makeBucketArray(const mr_maptype *t, uint8_t b, void *dirtyalloc, bmap **nextOverflow);
+void *mr_makeBucketArray(const mr_maptype *t, mr_map *h, uint8_t b, void *dirtyalloc, bmap **nextOverflow);
 uintptr_t mr_nbuckets_alloc(uint8_t b);
 void mr_growWork(const mr_maptype *t, mr_map *h, uintptr_t bucket);
 void mr_advanceEvacuationMark(const mr_maptype *t, mr_map *h, uintptr_t newbit);
@@ -281,15 +283,12 @@ bmap *mr_newoverflow(const mr_maptype *t, mr_map *h, bmap *b);
 /* map.c */
 void *mr_mapaccessK(const mr_maptype *t, mr_map *h, const void *key, void **elem);
 
-/* map_mem.c: allocation, release and quarantine.  Allocation is zeroed
- * and fatal on exhaustion. */
-void *mr_map_calloc(size_t size);
-/* A bucket array: large ones get a mapping of their own, backed by huge
- * pages where the kernel allows. */
-void *mr_map_alloc_table(size_t size);
+/* map_mem.c: allocation, release and quarantine.  Allocation goes through
+ * the allocation hook, is zeroed, and is fatal on exhaustion. */
+void *mr_map_alloc(mr_alloc_kind kind, size_t size, mr_map *owner);
 /* Frees a block the map no longer uses, or parks it while iterations are
  * open (an iterator may still look at it).  Called holding the claim. */
-void mr_release(mr_map *h, void *block);
+void mr_release(mr_map *h, mr_alloc_kind kind, void *block, size_t size);
 /* Frees all parked blocks. */
 void mr_release_parked(mr_map *h);
 /* Releases a bucket array of 2^b buckets and its separately allocated

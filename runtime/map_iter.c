@@ -15,6 +15,8 @@ enum { ITER_IDLE = 0, ITER_OPEN = 1 };
 
 void mr_mapiterinit(const mr_maptype *t, mr_map *h, mr_mapiter *it)
 {
+    if (MR_UNLIKELY(mr_tls_running != NULL))
+        mr_hook_defer_touch(h, MR_OP_ITERATE, (uintptr_t)__builtin_return_address(0));
     *it = (mr_mapiter){.t_ = t, .checkbucket_ = noCheck};
     if (h == NULL)
         return;

@@ -16,86 +16,46 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-void *mr_map_calloc(size_t size)
+void *mr_map_alloc(mr_alloc_kind kind, size_t size, mr_map *owner)
 {
-    void *p = calloc(1, size ? size : 1);
+    void *p = mr_hook_alloc(kind, size, owner);
     if (p == NULL)
         mr_throw("runtime: out of memory");
     return p;
 }
 
-/* Tables from this size up are mapped on their own, 2 MiB aligned, and
- * offered to transparent huge pages: a lookup in a table far larger than
- * the cache otherwise pays a TLB miss on top of the cache miss. */
-enum { HUGE_PAGE = 2u << 20, HUGE_TABLE = 2u << 20 };
-
-static size_t table_mapping_size(size_t size)
-{
-    return (size + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
-}
-
-void *mr_map_alloc_table(size_t size)
-{
-    if (size < HUGE_TABLE)
-        return mr_map_calloc(size);
-    size_t len = table_mapping_size(size);
-    char *raw = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (raw == MAP_FAILED)
-        mr_throw("runtime: out of memory");
-    char *p = (char *)(((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
-    if (p > raw)
-        munmap(raw, (size_t)(p - raw));
-    if (raw + len + HUGE_PAGE > p + len)
-        munmap(p + len, (size_t)(raw + len + HUGE_PAGE - (p + len)));
-#ifdef MADV_HUGEPAGE
-    madvise(p, len, MADV_HUGEPAGE); /* advice only: fine if refused */
-#endif
-    return p;
-}
-
-static void free_block(void *p, size_t mapped)
-{
-    if (mapped)
-        munmap(p, mapped);
-    else
-        free(p);
-}
-
-static void park(mr_map *h, void *block, size_t mapped)
+static void park(mr_map *h, mr_alloc_kind kind, void *block, size_t size)
 {
     retired *r = &h->parked;
     if (r->len == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 16;
-        parked_block *blocks = realloc(r->blocks, cap * sizeof *blocks);
-        if (blocks == NULL)
-            mr_throw("runtime: out of memory");
+        parked_block *blocks = mr_map_alloc(MR_ALLOC_MAPINFO, cap * sizeof *blocks, h);
+        if (r->len)
+            memcpy(blocks, r->blocks, r->len * sizeof *blocks);
+        mr_hook_free(MR_ALLOC_MAPINFO, r->blocks, r->cap * sizeof *blocks, h);
         r->blocks = blocks;
         r->cap = cap;
     }
-    r->blocks[r->len++] = (parked_block){block, mapped};
+    r->blocks[r->len++] = (parked_block){block, size, kind};
 }
 
-static void release_block(mr_map *h, void *block, size_t mapped)
+void mr_release(mr_map *h, mr_alloc_kind kind, void *block, size_t size)
 {
     if (block == NULL)
         return;
     if (atomic_load_explicit(&h->iterators, memory_order_acquire) != 0)
-        park(h, block, mapped);
+        park(h, kind, block, size);
     else
-        free_block(block, mapped);
-}
-
-void mr_release(mr_map *h, void *block)
-{
-    release_block(h, block, 0);
+        mr_hook_free(kind, block, size, h);
 }
 
 void mr_release_parked(mr_map *h)
 {
     retired *r = &h->parked;
     for (size_t i = 0; i < r->len; i++)
-        free_block(r->blocks[i].p, r->blocks[i].mapped);
-    free(r->blocks);
+        mr_hook_free((mr_alloc_kind)r->blocks[i].kind, r->blocks[i].p, r->blocks[i].size, h);
+    if (r->blocks != NULL)
+        mr_hook_free(MR_ALLOC_MAPINFO, r->blocks, r->cap * sizeof *r->blocks, h);
     *r = (retired){0};
 }
 
@@ -109,7 +69,7 @@ void mr_release_overflow(const mr_maptype *t, mr_map *h, void *array, uint8_t b)
         while (ovf != NULL) {
             bmap *next = overflow(t, ovf);
             if ((char *)ovf < lo || (char *)ovf >= hi) {
-                mr_release(h, ovf);
+                mr_release(h, MR_ALLOC_OVERFLOW, ovf, t->bucketsize);
                 h->nseparate--;
             }
             ovf = next;
@@ -120,8 +80,7 @@ void mr_release_overflow(const mr_maptype *t, mr_map *h, void *array, uint8_t b)
 void mr_release_bucket_array(const mr_maptype *t, mr_map *h, void *array, uint8_t b)
 {
     mr_release_overflow(t, h, array, b);
-    size_t size = mr_nbuckets_alloc(b) * t->bucketsize;
-    release_block(h, array, size < HUGE_TABLE ? 0 : table_mapping_size(size));
+    mr_release(h, MR_ALLOC_BUCKETS, array, mr_nbuckets_alloc(b) * t->bucketsize);
 }
 
 /* Out-of-line keys and elements of the live cells of one table: cells
@@ -134,11 +93,11 @@ static void release_table_entries(const mr_maptype *t, mr_map *h, void *array, u
                 if (bk->tophash[j] < minTopHash)
                     continue;
                 if (indirectkey(t)) {
-                    mr_release(h, *(void **)bkey(t, bk, j));
+                    mr_release(h, MR_ALLOC_KEY, *(void **)bkey(t, bk, j), t->keysize);
                     *(void **)bkey(t, bk, j) = NULL;
                 }
                 if (indirectelem(t)) {
-                    mr_release(h, *(void **)belem(t, bk, j));
+                    mr_release(h, MR_ALLOC_ELEM, *(void **)belem(t, bk, j), t->elemsize);
                     *(void **)belem(t, bk, j) = NULL;
                 }
             }
@@ -183,7 +142,8 @@ void mr_quarantine_header(mr_map *h)
     quarantine[quarantine_next] = h;
     quarantine_next = (quarantine_next + 1) % QUARANTINE;
     pthread_mutex_unlock(&quarantine_lock);
-    free(evicted);
+    if (evicted != NULL)
+        mr_hook_free(MR_ALLOC_MAP, evicted, sizeof *evicted, NULL);
 }
 
 /* At exit the quarantined headers are freed, so leak checkers see none. */
@@ -191,7 +151,8 @@ __attribute__((destructor)) static void drain_quarantine(void)
 {
     pthread_mutex_lock(&quarantine_lock);
     for (size_t i = 0; i < QUARANTINE; i++) {
-        free(quarantine[i]);
+        if (quarantine[i] != NULL)
+            mr_hook_free(MR_ALLOC_MAP, quarantine[i], sizeof *quarantine[i], NULL);
         quarantine[i] = NULL;
     }
     pthread_mutex_unlock(&quarantine_lock);

@@ -107,19 +107,30 @@ void mr_map_fatal(mr_mapfault fault, const mr_map *h, uint64_t holder)
     }
 
     mr_report_printf("fatal error: %s\n", fault_message(fault));
-    if (!tracebacks)
+    mr_report_goroutine lead[2];
+    int nlead = 0;
+    lead[nlead++] = mr_report_entry(self, tracebacks ? &own : NULL, MR_ROLE_DETECTOR);
+    if (!tracebacks) {
+        mr_report_notify(fault_message(fault), fault_message(fault), h, h ? h->type : NULL, lead, nlead, false);
         mr_report_exit();
-    mr_report_goroutine(self, &own, NULL, NULL);
+    }
+    mr_report_section(self, &own, NULL, NULL);
     if (writer != NULL && writer != self) {
         bool captured = atomic_load(&writer->capture) == 2;
-        mr_report_goroutine(writer, captured ? &writer->stack : NULL,
+        mr_report_section(writer, captured ? &writer->stack : NULL,
                             in_write ? "writing map" : "wrote map",
                             "stack not captured: the goroutine did not answer in time");
     } else if (holder != 0 && writer == NULL) {
         mr_g gone = {.goid = holder};
-        mr_report_goroutine(&gone, NULL, "writing map", "the goroutine has exited since");
+        mr_report_section(&gone, NULL, "writing map", "the goroutine has exited since");
     }
     mr_report_others(self, writer);
+    if (writer != NULL && writer != self)
+        lead[nlead++] = mr_report_entry(writer, atomic_load(&writer->capture) == 2 ? &writer->stack : NULL,
+                                        MR_ROLE_WRITER);
+    else if (holder != 0)
+        lead[nlead++] = (mr_report_goroutine){.goid = holder, .status = "running", .role = MR_ROLE_WRITER, .exact = -1};
+    mr_report_notify(fault_message(fault), fault_message(fault), h, h ? h->type : NULL, lead, nlead, true);
     mr_report_exit();
 }
 
@@ -132,7 +143,9 @@ void mr_throw(const char *msg)
     mr_capture_self(&own);
     mr_report_printf("fatal error: %s\n", msg);
     if (mr_traceback_level() != MR_TB_NONE)
-        mr_report_goroutine(self, &own, NULL, NULL);
+        mr_report_section(self, &own, NULL, NULL);
+    mr_report_goroutine lead = mr_report_entry(self, &own, MR_ROLE_DETECTOR);
+    mr_report_notify("fatal error", msg, NULL, NULL, &lead, 1, false);
     mr_report_exit();
 }
 

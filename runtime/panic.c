@@ -14,6 +14,7 @@
 #include "panic.h"
 
 #include "mapfatal.h"
+#include "maprt_hooks.h"
 #include "report.h"
 #include "symbolize.h"
 #include "traceback.h"
@@ -26,12 +27,23 @@
 
 enum { FRAME_ACTIVE = 0x6d726672, FRAME_DONE = 0x646f6e65 };
 
-static void *xcalloc(size_t n)
+static void *xalloc(mr_alloc_kind kind, size_t n, const mr_g *g)
 {
-    void *p = calloc(1, n);
+    void *p = mr_hook_alloc(kind, n, (const void *)(uintptr_t)(g ? g->goid : 0));
     if (p == NULL)
         mr_throw("runtime: out of memory");
     return p;
+}
+
+static void xfree(mr_alloc_kind kind, void *p, size_t n, const mr_g *g)
+{
+    mr_hook_free(kind, p, n, (const void *)(uintptr_t)(g ? g->goid : 0));
+}
+
+static mr_defer_event defer_event(const mr_g *g, const mr_defer_rec *d)
+{
+    mr_defer_why why = d->panic == NULL ? MR_WHY_RETURN : d->panic->goexit ? MR_WHY_GOEXIT : MR_WHY_PANIC;
+    return (mr_defer_event){g->goid, d->fn, d->arg, d->pc, why, d->depth};
 }
 
 /* ---- frames and deferred calls ------------------------------------------ */
@@ -44,7 +56,7 @@ sigjmp_buf *mr_frame_enter_(mr_frame *f)
     f->g_ = g;
     f->state_ = FRAME_ACTIVE;
     f->depth_ = f->link_ ? f->link_->depth_ + 1 : 1;
-    f->running_ = g->running; /* restored when a panic recovers into f */
+    f->running_ = mr_tls_running; /* restored when a panic recovers into f */
     g->frames = f;
     return &f->jb_;
 }
@@ -62,7 +74,7 @@ void mr_defer_(mr_frame *f, void (*fn)(void *), void *arg, const void *copy, siz
                  "on its own goroutine, before it returns");
     if (fn == NULL)
         mr_panic_runtime_error("invalid memory address or nil pointer dereference (mr_defer of a NULL function)");
-    mr_defer_rec *d = xcalloc(sizeof *d);
+    mr_defer_rec *d = xalloc(MR_ALLOC_DEFER, sizeof *d, g);
     d->fn = fn;
     d->arg = arg;
     d->pc = (uintptr_t)__builtin_return_address(0);
@@ -73,9 +85,7 @@ void mr_defer_(mr_frame *f, void (*fn)(void *), void *arg, const void *copy, siz
             memcpy(d->inline_copy, copy, size);
             d->arg = d->inline_copy;
         } else {
-            d->heapcopy = malloc(size);
-            if (d->heapcopy == NULL)
-                mr_throw("runtime: out of memory");
+            d->heapcopy = xalloc(MR_ALLOC_DEFER, size, g);
             memcpy(d->heapcopy, copy, size);
             d->heapsize = size;
             d->arg = d->heapcopy;
@@ -98,17 +108,32 @@ static void run_one(mr_g *g, mr_frame *f, mr_panic_rec *p)
     if (d->heapsize) {
         memcpy(big, d->heapcopy, d->heapsize);
         local.arg = big;
-        free(d->heapcopy);
+        xfree(MR_ALLOC_DEFER, d->heapcopy, d->heapsize, g);
     } else if (d->arg == d->inline_copy) {
         local.arg = local.inline_copy;
     }
-    free(d);
+    xfree(MR_ALLOC_DEFER, d, sizeof *d, g);
     if (p != NULL)
         p->defer_depth = f->depth_;
-    mr_defer_rec *outer = g->running;
-    g->running = &local;
+    local.depth = f->depth_;
+    local.outer = mr_tls_running;
+    mr_defer_event e = defer_event(g, &local);
+    mr_hook_defer_start(&e);
+    mr_tls_running = &local;
     local.fn(local.arg);
-    g->running = outer;
+    mr_tls_running = local.outer;
+    mr_hook_defer_end(&e);
+}
+
+/* A recovery abandons the deferred calls running deeper than the frame it
+ * returns into (they will never return): they end here. */
+static void abandon_running(mr_g *g, mr_defer_rec *until)
+{
+    for (mr_defer_rec *d = mr_tls_running; d != NULL && d != until; d = d->outer) {
+        mr_defer_event e = defer_event(g, d);
+        mr_hook_defer_end(&e);
+    }
+    mr_tls_running = until;
 }
 
 void mr_frame_leave_(mr_frame *f)
@@ -171,13 +196,20 @@ __attribute__((noreturn)) static void fatalpanic(mr_g *g)
     text[used] = '\0';
     mr_report_printf("%s", text);
     mr_tblevel level = mr_traceback_level();
+    bool all = level >= MR_TB_ALL;
     if (level != MR_TB_NONE && n > 0) {
-        mr_report_goroutine(g, &chain[0]->stack, NULL, NULL);
-        if (level >= MR_TB_ALL) {
+        mr_report_section(g, &chain[0]->stack, NULL, NULL);
+        if (all) {
             mr_capture_others(500);
             mr_report_others(g, NULL);
         }
     }
+    /* The hook gets the first line without its "panic: ". */
+    char *nl = strchr(text, '\n');
+    if (nl != NULL)
+        *nl = '\0';
+    mr_report_goroutine lead = mr_report_entry(g, n > 0 ? &chain[0]->stack : NULL, MR_ROLE_DETECTOR);
+    mr_report_notify("panic", text + strlen("panic: "), NULL, NULL, &lead, 1, all);
     mr_report_exit();
 }
 
@@ -187,7 +219,7 @@ __attribute__((noreturn)) static void fatalpanic(mr_g *g)
 static void finish_recovered(mr_g *g, mr_panic_rec *p, mr_frame *f)
 {
     g->panics = p->link;
-    free(p);
+    xfree(MR_ALLOC_PANIC, p, sizeof *p, g);
     while (g->panics != NULL && g->panics->aborted) {
         mr_panic_rec *q = g->panics;
         if (f->depth_ > q->defer_depth) {
@@ -195,22 +227,22 @@ static void finish_recovered(mr_g *g, mr_panic_rec *p, mr_frame *f)
             break;
         }
         g->panics = q->link;
-        free(q);
+        xfree(MR_ALLOC_PANIC, q, sizeof *q, g);
     }
 }
 
 __attribute__((noreturn)) static void gopanic(mr_value v, bool goexit)
 {
     mr_g *g = mr_getg();
-    mr_panic_rec *p = xcalloc(sizeof *p);
+    mr_panic_rec *p = xalloc(MR_ALLOC_PANIC, sizeof *p, g);
     p->value = v;
     p->goexit = goexit;
     p->link = g->panics;
     mr_capture_self(&p->stack);
     /* A panic raised by a deferred call that an earlier panic is running
      * ends that earlier panic's turn. */
-    if (g->running != NULL && g->running->panic != NULL)
-        g->running->panic->aborted = true;
+    if (mr_tls_running != NULL && mr_tls_running->panic != NULL)
+        mr_tls_running->panic->aborted = true;
     g->panics = p;
 
     for (;;) {
@@ -225,9 +257,10 @@ __attribute__((noreturn)) static void gopanic(mr_value v, bool goexit)
         }
         run_one(g, f, p);
         if (p->recovered) {
+            /* (Before the panics go: the abandoned calls' events say
+             * which panic ran them.) */
+            abandon_running(g, f->running_);
             finish_recovered(g, p, f);
-            /* Deferred calls running deeper than f are abandoned with it. */
-            g->running = f->running_;
             siglongjmp(f->jb_, 1);
         }
     }
@@ -236,7 +269,7 @@ __attribute__((noreturn)) static void gopanic(mr_value v, bool goexit)
 
     /* Goexit: every deferred call has run. */
     g->panics = p->link;
-    free(p);
+    xfree(MR_ALLOC_PANIC, p, sizeof *p, g);
     if (g->goid == 1) {
         /* The program goes on until the other goroutines end. */
         mr_g_wait_alone();
@@ -290,14 +323,15 @@ __attribute__((noinline)) mr_value mr_recover(void)
 {
     mr_g *g = mr_tls_g;
     mr_value nil = {0};
-    if (g == NULL || g->running == NULL)
+    mr_defer_rec *running = mr_tls_running;
+    if (g == NULL || running == NULL)
         return nil;
-    mr_panic_rec *p = g->running->panic;
+    mr_panic_rec *p = running->panic;
     if (p == NULL || p->goexit || p->recovered || p != g->panics)
         return nil;
     uintptr_t entry;
     uintptr_t ra = (uintptr_t)__builtin_return_address(0);
-    if (mr_function_entry(ra, &entry) && entry != (uintptr_t)g->running->fn)
+    if (mr_function_entry(ra, &entry) && entry != (uintptr_t)running->fn)
         return nil;
     p->recovered = true;
     return p->value;

@@ -12,6 +12,8 @@
 /* A deferred call (Go's _defer). */
 typedef struct mr_defer_rec {
     struct mr_defer_rec *next;   /* the one deferred before it, same frame */
+    struct mr_defer_rec *outer;  /* while running: the deferred call it runs within */
+    int depth;                   /* while running: its frame's depth */
     void (*fn)(void *);
     void *arg;
     uintptr_t pc;                /* where it was deferred */

@@ -89,7 +89,7 @@ void mr_report_printf(const char *fmt, ...)
         write_all(section, (size_t)n < sizeof section ? (size_t)n : sizeof section - 1);
 }
 
-static const char *status_name(int status)
+const char *mr_gstatus_name(int status)
 {
     switch (status) {
     case MR_G_SEMACQUIRE: return "semacquire";
@@ -137,10 +137,10 @@ static bool add_frame(uintptr_t pc, bool exact, bool system)
     return true;
 }
 
-void mr_report_goroutine(const mr_g *g, const mr_stack *st, const char *extra, const char *note)
+void mr_report_section(const mr_g *g, const mr_stack *st, const char *extra, const char *note)
 {
     bool system = mr_traceback_level() >= MR_TB_SYSTEM;
-    add("\ngoroutine %llu [%s%s%s]:\n", (unsigned long long)g->goid, status_name(atomic_load(&g->status)),
+    add("\ngoroutine %llu [%s%s%s]:\n", (unsigned long long)g->goid, mr_gstatus_name(atomic_load(&g->status)),
         extra ? ", " : "", extra ? extra : "");
     if (st != NULL) {
         for (int i = 0; i < st->n; i++)
@@ -174,15 +174,57 @@ static void report_other(mr_g *g, void *arg)
     if (g == sk->a || g == sk->b || atomic_load(&g->status) == MR_G_DEAD)
         return;
     if (atomic_load(&g->capture) == 2)
-        mr_report_goroutine(g, &g->stack, NULL, NULL);
+        mr_report_section(g, &g->stack, NULL, NULL);
     else
-        mr_report_goroutine(g, NULL, NULL, "stack not captured: the goroutine did not answer in time");
+        mr_report_section(g, NULL, NULL, "stack not captured: the goroutine did not answer in time");
 }
 
 void mr_report_others(const mr_g *skip1, const mr_g *skip_2)
 {
     skip2 sk = {skip1, skip_2};
     mr_g_each(report_other, &sk);
+}
+
+mr_report_goroutine mr_report_entry(const mr_g *g, const mr_stack *st, mr_role role)
+{
+    return (mr_report_goroutine){
+        .goid = g->goid,
+        .status = mr_gstatus_name(atomic_load(&g->status)),
+        .role = role,
+        .npc = st ? st->n : 0,
+        .exact = st ? st->exact : -1,
+        .pc = st ? st->pc : NULL,
+        .parent = g->parent,
+        .createpc = g->createpc,
+    };
+}
+
+enum { MAX_REPORTED = 256 };
+static mr_report_goroutine reported[MAX_REPORTED];
+static int nreported;
+
+static void add_other(mr_g *g, void *arg)
+{
+    (void)arg;
+    if (nreported >= MAX_REPORTED || atomic_load(&g->status) == MR_G_DEAD)
+        return;
+    for (int i = 0; i < nreported; i++)
+        if (reported[i].goid == g->goid)
+            return;
+    bool captured = atomic_load(&g->capture) == 2;
+    reported[nreported++] = mr_report_entry(g, captured ? &g->stack : NULL, MR_ROLE_OTHER);
+}
+
+void mr_report_notify(const char *kind, const char *message, const struct mr_map *map,
+                      const struct mr_maptype *maptype, const mr_report_goroutine *lead, int nlead, bool others)
+{
+    nreported = 0;
+    for (int i = 0; i < nlead && nreported < MAX_REPORTED; i++)
+        reported[nreported++] = lead[i];
+    if (others)
+        mr_g_each(add_other, NULL);
+    mr_report_event e = {kind, message, map, maptype, nreported, reported};
+    mr_hook_report(&e);
 }
 
 void mr_report_exit(void)

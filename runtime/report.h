@@ -20,6 +20,7 @@
 #define MAPRT_REPORT_H
 
 #include "g.h"
+#include "maprt_hooks.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,11 +45,23 @@ __attribute__((format(printf, 1, 2))) void mr_report_printf(const char *fmt, ...
 /* "goroutine N [status]:", its frames and its "created by" lines, after a
  * blank line.  extra is appended to the status ("writing map"), note is a
  * line printed instead of frames when st is NULL. */
-void mr_report_goroutine(const mr_g *g, const mr_stack *st, const char *extra, const char *note);
+void mr_report_section(const mr_g *g, const mr_stack *st, const char *extra, const char *note);
 
 /* Sections for every other live goroutine (not skip1 or skip2), with the
  * stacks captured by mr_capture_others. */
 void mr_report_others(const mr_g *skip1, const mr_g *skip2);
+
+/* The "[status]" word of a goroutine. */
+const char *mr_gstatus_name(int status);
+
+/* The report's goroutines for the report hook: an entry for g with its
+ * stack (st may be NULL). */
+mr_report_goroutine mr_report_entry(const mr_g *g, const mr_stack *st, mr_role role);
+
+/* Calls mr_hook_report: the lead goroutines, then (if others) every other
+ * live goroutine, with the stacks mr_capture_others took. */
+void mr_report_notify(const char *kind, const char *message, const struct mr_map *map,
+                      const struct mr_maptype *maptype, const mr_report_goroutine *lead, int nlead, bool others);
 
 /* Ends the process: status 2, or abort() for GOTRACEBACK=crash. */
 __attribute__((noreturn)) void mr_report_exit(void);
