@@ -23,39 +23,113 @@ static void *access(const mr_maptype *t, mr_map *h, const void *key)
     DISPATCH(mapaccess_body, t, h, key)
 }
 
-/* The one hook on the fast paths: inside a deferred call, every map
- * operation reports its touch.  Outside, it costs a thread-local load. */
-#define NOTE_TOUCH(h, op)                                                       \
-    do {                                                                       \
-        if (MR_UNLIKELY(mr_tls_running != NULL))                               \
-            mr_hook_defer_touch((h), (op), (uintptr_t)__builtin_return_address(0)); \
-    } while (0)
-
-void *mr_mapaccess1(const mr_maptype *t, mr_map *h, const void *key)
+static void *access1(const mr_maptype *t, mr_map *h, const void *key)
 {
-    NOTE_TOUCH(h, MR_OP_ACCESS);
     void *e = access(t, h, key);
     return e != NULL ? e : mr_zero_value(t);
 }
 
-void *mr_mapaccess2(const mr_maptype *t, mr_map *h, const void *key, bool *ok)
+static void *access2(const mr_maptype *t, mr_map *h, const void *key, bool *ok)
 {
-    NOTE_TOUCH(h, MR_OP_ACCESS);
     void *e = access(t, h, key);
     *ok = e != NULL;
     return e != NULL ? e : mr_zero_value(t);
 }
 
+static void *assign(const mr_maptype *t, mr_map *h, const void *key)
+{
+    DISPATCH(mapassign_body, t, h, key)
+}
+
+static void delete(const mr_maptype *t, mr_map *h, const void *key)
+{
+    DISPATCH(mapdelete_body, t, h, key)
+}
+
+static void clear(const mr_maptype *t, mr_map *h);
+static void mapfree(const mr_maptype *t, mr_map *h, uintptr_t pc);
+
+/* The one hook on the fast paths: inside a deferred call, every map
+ * operation reports its touch.  Outside, it costs a thread-local load and
+ * a branch.  The reporting twin of each operation is a separate cold
+ * function reached by a tail call, so that the fast path saves no
+ * registers for it. */
+#define IN_DEFER() MR_UNLIKELY(mr_tls_running != NULL)
+#define CALLER() ((uintptr_t)__builtin_return_address(0))
+#define TOUCHED __attribute__((noinline, cold))
+
+static TOUCHED void *access1_touched(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc)
+{
+    mr_hook_defer_touch(h, MR_OP_ACCESS, pc);
+    return access1(t, h, key);
+}
+
+static TOUCHED void *access2_touched(const mr_maptype *t, mr_map *h, const void *key, bool *ok, uintptr_t pc)
+{
+    mr_hook_defer_touch(h, MR_OP_ACCESS, pc);
+    return access2(t, h, key, ok);
+}
+
+static TOUCHED void *assign_touched(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc)
+{
+    mr_hook_defer_touch(h, MR_OP_ASSIGN, pc);
+    return assign(t, h, key);
+}
+
+static TOUCHED void delete_touched(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc)
+{
+    mr_hook_defer_touch(h, MR_OP_DELETE, pc);
+    delete(t, h, key);
+}
+
+static TOUCHED void clear_touched(const mr_maptype *t, mr_map *h, uintptr_t pc)
+{
+    mr_hook_defer_touch(h, MR_OP_CLEAR, pc);
+    clear(t, h);
+}
+
+void *mr_mapaccess1(const mr_maptype *t, mr_map *h, const void *key)
+{
+    if (IN_DEFER())
+        return access1_touched(t, h, key, CALLER());
+    return access1(t, h, key);
+}
+
+void *mr_mapaccess2(const mr_maptype *t, mr_map *h, const void *key, bool *ok)
+{
+    if (IN_DEFER())
+        return access2_touched(t, h, key, ok, CALLER());
+    return access2(t, h, key, ok);
+}
+
 void *mr_mapassign(const mr_maptype *t, mr_map *h, const void *key)
 {
-    NOTE_TOUCH(h, MR_OP_ASSIGN);
-    DISPATCH(mapassign_body, t, h, key)
+    if (IN_DEFER())
+        return assign_touched(t, h, key, CALLER());
+    return assign(t, h, key);
 }
 
 void mr_mapdelete(const mr_maptype *t, mr_map *h, const void *key)
 {
-    NOTE_TOUCH(h, MR_OP_DELETE);
-    DISPATCH(mapdelete_body, t, h, key)
+    if (IN_DEFER())
+        delete_touched(t, h, key, CALLER());
+    else
+        delete(t, h, key);
+}
+
+void mr_mapclear(const mr_maptype *t, mr_map *h)
+{
+    if (IN_DEFER())
+        clear_touched(t, h, CALLER());
+    else
+        clear(t, h);
+}
+
+void mr_mapfree(const mr_maptype *t, mr_map *h)
+{
+    if (IN_DEFER())
+        mr_hook_defer_touch(h, MR_OP_FREE, CALLER());
+    mapfree(t, h, CALLER());
 }
 
 void mr_evacuate(const mr_maptype *t, mr_map *h, uintptr_t oldbucket)
@@ -157,9 +231,8 @@ void mr_mapgetstats(const mr_map *h, mr_mapstats *st)
 }
 
 /* mapclear deletes all keys from a map, keeping its buckets. */
-void mr_mapclear(const mr_maptype *t, mr_map *h)
+static void clear(const mr_maptype *t, mr_map *h)
 {
-    NOTE_TOUCH(h, MR_OP_CLEAR);
     if (h == NULL)
         return;
     claimWriting(h);
@@ -197,14 +270,13 @@ out:
     releaseWriting(h);
 }
 
-void mr_mapfree(const mr_maptype *t, mr_map *h)
+static void mapfree(const mr_maptype *t, mr_map *h, uintptr_t pc)
 {
-    NOTE_TOUCH(h, MR_OP_FREE);
     if (h == NULL)
         return;
     /* Freeing is a write: it must not overlap any other use. */
     claimWriting(h);
-    mr_hook_map_freed(h, t, (uintptr_t)__builtin_return_address(0));
+    mr_hook_map_freed(h, t, pc);
     /* A type defined static in a header has one copy per file, so compare
      * what matters for freeing: the layout. */
     if (t != h->type && (t->bucketsize != h->type->bucketsize || t->indirect != h->type->indirect ||
