@@ -127,6 +127,25 @@ typedef struct mr_report_event {
  * event.  Called once, by the reporting thread. */
 MR_API void mr_hook_report(const mr_report_event *e);
 
+/* ---- services for interposers ---------------------------------------------
+ *
+ * Exported by libmaprt for libraries that implement the hooks (find them
+ * with dlsym, so as not to link against libmaprt). */
+
+typedef struct mr_pcinfo {
+    const char *function; /* NULL if no symbol covers the PC */
+    const char *file;     /* absolute source path, NULL without line info */
+    int line;
+    const char *module;   /* executable or shared object */
+    uintptr_t offset;     /* from the function's entry, or from the module's start */
+} mr_pcinfo;
+
+/* Describes pc (a return address unless exact), as the runtime's reports
+ * do.  Returns 0 if it lies in no known module.  The function name is
+ * valid until the calling thread's next call; the paths for the life of
+ * the process.  Not for signal handlers. */
+MR_API int mr_describe_pc(uintptr_t pc, int exact, mr_pcinfo *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,6 +10,7 @@
 #include "symbolize.h"
 
 #include "maprt.h"
+#include "maprt_hooks.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -47,6 +48,21 @@ static bool setup(void)
     }
     pthread_mutex_unlock(&setup_lock);
     return dwfl != NULL;
+}
+
+int mr_describe_pc(uintptr_t pc, int exact, mr_pcinfo *out)
+{
+    mr_symbol s;
+    static __thread char name[256];
+    memset(out, 0, sizeof *out);
+    if (!mr_symbolize(pc, exact != 0, &s))
+        return 0;
+    out->function = mr_symbol_name(s.func, name, sizeof name);
+    out->file = s.file;
+    out->line = s.line;
+    out->module = s.module;
+    out->offset = s.func ? s.funcoff : s.modoff;
+    return 1;
 }
 
 const char *mr_symbol_name(const char *name, char *buf, size_t n)

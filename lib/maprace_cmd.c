@@ -1,0 +1,161 @@
+/*
+ * maprace — run a program with the race detector loaded.
+ *
+ *     maprace [options] [--] program [args...]
+ *
+ * Sets LD_PRELOAD to libmaprace.so and MAPRACE_OPTIONS from the options,
+ * runs the program, says where the race log went, and exits with the
+ * program's status (128+N if it was killed by signal N).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef MAPRACE_LIBDIR
+#define MAPRACE_LIBDIR "/usr/local/lib"
+#endif
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: maprace [options] [--] program [args...]\n"
+               "Runs program with libmaprace.so loaded (LD_PRELOAD): concurrent use of\n"
+               "libmaprt maps ends the program with Go's report, enriched with the map's\n"
+               "history, and one JSON line in the race log.\n\n"
+               "  -o, --log-path=PREFIX   race log PREFIX.<pid>.jsonl (default: maprace)\n"
+               "      --no-log            report on stderr only\n"
+               "      --exitcode=N        status when races were reported (default 66)\n"
+               "  -v, --verbose           say where the log goes (repeat for more)\n"
+               "  -h, --help              this text\n\n"
+               "Options already in MAPRACE_OPTIONS are kept; these are added after them.\n");
+}
+
+/* libmaprace.so: $MAPRACE_LIBRARY, else beside this program in a build
+ * tree (.libs/), else the installed one. */
+static void find_library(char *out, size_t n)
+{
+    const char *env = getenv("MAPRACE_LIBRARY");
+    if (env != NULL && env[0] != '\0') {
+        snprintf(out, n, "%s", env);
+        return;
+    }
+    char self[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len > 0) {
+        self[len] = '\0';
+        char *dir = dirname(self);
+        snprintf(out, n, "%s/.libs/libmaprace.so", dir);
+        if (access(out, R_OK) == 0)
+            return;
+    }
+    snprintf(out, n, "%s/libmaprace.so", MAPRACE_LIBDIR);
+}
+
+static void add_option(char *opts, size_t n, const char *kv)
+{
+    size_t len = strlen(opts);
+    snprintf(opts + len, n - len, "%s%s", len ? ":" : "", kv);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"log-path", required_argument, NULL, 'o'}, {"no-log", no_argument, NULL, 'n'},
+        {"exitcode", required_argument, NULL, 'e'}, {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+    };
+    char opts[8192] = "";
+    const char *inherited = getenv("MAPRACE_OPTIONS");
+    if (inherited != NULL)
+        snprintf(opts, sizeof opts, "%s", inherited);
+    char log_prefix[4096] = "maprace";
+    int verbose = 0, no_log = 0, c;
+    while ((c = getopt_long(argc, argv, "+o:vh", longopts, NULL)) != -1) {
+        char kv[4200];
+        switch (c) {
+        case 'o':
+            snprintf(log_prefix, sizeof log_prefix, "%s", optarg);
+            snprintf(kv, sizeof kv, "log_path=%s", optarg);
+            add_option(opts, sizeof opts, kv);
+            break;
+        case 'n':
+            no_log = 1;
+            add_option(opts, sizeof opts, "log_path=stderr");
+            break;
+        case 'e':
+            snprintf(kv, sizeof kv, "exitcode=%s", optarg);
+            add_option(opts, sizeof opts, kv);
+            break;
+        case 'v':
+            verbose++;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "maprace: no program to run\n");
+        usage(stderr);
+        return 2;
+    }
+    if (verbose) {
+        char kv[32];
+        snprintf(kv, sizeof kv, "verbosity=%d", verbose > 3 ? 3 : verbose);
+        add_option(opts, sizeof opts, kv);
+    }
+    char lib[PATH_MAX + 64];
+    find_library(lib, sizeof lib);
+    if (access(lib, R_OK) != 0) {
+        fprintf(stderr, "maprace: cannot find libmaprace.so (%s): %s\n", lib, strerror(errno));
+        return 2;
+    }
+    /* Keep whatever was preloaded already. */
+    char preload[16384];
+    const char *old = getenv("LD_PRELOAD");
+    snprintf(preload, sizeof preload, "%s%s%s", lib, old && old[0] ? ":" : "", old ? old : "");
+    setenv("LD_PRELOAD", preload, 1);
+    if (opts[0])
+        setenv("MAPRACE_OPTIONS", opts, 1);
+
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("maprace: fork");
+        return 2;
+    }
+    if (pid == 0) {
+        execvp(argv[optind], argv + optind);
+        fprintf(stderr, "maprace: cannot run %s: %s\n", argv[optind], strerror(errno));
+        _exit(127);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0) {
+        if (errno != EINTR) {
+            perror("maprace: waitpid");
+            return 2;
+        }
+    }
+    if (!no_log) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s.%d.jsonl", log_prefix, (int)pid);
+        struct stat sb;
+        if (stat(path, &sb) == 0)
+            fprintf(stderr, "maprace: race log: %s\n", path);
+        else if (verbose)
+            fprintf(stderr, "maprace: no race logged\n");
+    }
+    if (WIFEXITED(st))
+        return WEXITSTATUS(st);
+    if (WIFSIGNALED(st))
+        return 128 + WTERMSIG(st);
+    return 2;
+}

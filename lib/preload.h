@@ -1,0 +1,20 @@
+/*
+ * preload.h — shared by the parts of libmaprace.so.
+ */
+#ifndef MAPRACE_PRELOAD_H
+#define MAPRACE_PRELOAD_H
+
+#include "options.h"
+#include "records.h"
+
+#include <maprt_hooks.h>
+
+extern maprace_options maprace_opts;
+
+/* libmaprt's services, found with dlsym (NULL in a process without it). */
+extern int (*maprace_describe_pc)(uintptr_t pc, int exact, mr_pcinfo *out);
+
+/* The enriched section on stderr and the log line (report.c). */
+void maprace_report(const mr_report_event *e);
+
+#endif /* MAPRACE_PRELOAD_H */

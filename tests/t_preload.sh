@@ -1,0 +1,89 @@
+#!/bin/bash
+# libmaprace.so and the maprace command: the enriched report, the race
+# log (well-formed, 0600, one line per race, written before the process
+# dies), options and their errors, an unwritable or symlinked log path,
+# and inertness in processes without libmaprt.
+top="${top_builddir:-.}"
+maprace="$top/lib/maprace"
+lib="$top/lib/.libs/libmaprace.so"
+ex="$top/examples"
+json_check="$top/tests/json_check"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+n=0
+echo "1..13"
+report() { # ok? description [log]
+    n=$((n + 1))
+    if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; [ -n "$3" ] && sed 's/^/# /' "$3" | head -40; fi
+}
+
+# 1-4: the flagship race under maprace.
+"$maprace" -o "$work/races" "$ex/defer_writes" >"$work/out" 2>"$work/err"
+status=$?
+grep -q "^maprace: map 0x[0-9a-f]* (map\[int64\]int64), made by goroutine 1 at$" "$work/err" &&
+    grep -q "^maprace: deferred calls that touched it:$" "$work/err" &&
+    [ "$(grep -c "cleanup_sessions(...), deferred at serve (/.*/examples/defer_writes.c:[0-9]*), run at goroutine exit (its function returned): delete x[0-9]* \[running at the race\]" "$work/err")" = 2 ]
+report $? "the report names the map, where it was made, and both deferred cleanups running at goroutine exit" "$work/err"
+[ "$status" = 2 ] && head -1 "$work/err" | grep -qx "fatal error: concurrent map writes"
+report $? "it is still Go's report first, exit status 2 (got $status)" "$work/err"
+log=$(ls "$work"/races.*.jsonl 2>/dev/null | head -1)
+[ -n "$log" ] && [ "$("$json_check" "$log")" = 1 ] && grep -q "^maprace: race log: $log$" "$work/err"
+report $? "one well-formed JSON line in the log, and maprace says where it is" "$work/err"
+[ -n "$log" ] && [ "$(stat -c %a "$log")" = 600 ] &&
+    grep -q '^{"v":1,"kind":"concurrent map writes","time":"' "$log" &&
+    grep -q '"map":{"address":"0x[0-9a-f]*","type":"map\[int64\]int64","created_by":1,"creation_stack":\[{"function":"main"' "$log" &&
+    grep -q '"role":"detector"' "$log" && grep -q '"role":"writer"' "$log" &&
+    grep -q '"defer_touches":\[{"goroutine":[0-9]*,"function":"cleanup_sessions","deferred_at":{"function":"serve"' "$log" &&
+    grep -q '"why":"return","at_goroutine_exit":true,"running":true' "$log"
+report $? "the log line: v1 schema, mode 0600, map and creation stack, both roles, the defer touches" "$log"
+
+# 5: no race, no log; exit status passed through.
+"$maprace" -v -o "$work/clean" "$ex/locked_ok" >"$work/out" 2>"$work/err"
+status=$?
+[ "$status" = 0 ] && ! ls "$work"/clean.*.jsonl >/dev/null 2>&1 && grep -q "no race" "$work/err"
+report $? "a correct program: exit 0, no log, no report" "$work/err"
+
+# 6: the log survives the process dying right after the report.
+GOTRACEBACK=crash "$maprace" -o "$work/crash" "$ex/read_write" >/dev/null 2>"$work/err"
+status=$?
+log=$(ls "$work"/crash.*.jsonl 2>/dev/null | head -1)
+[ "$status" = 134 ] && [ -n "$log" ] && [ "$("$json_check" "$log")" = 1 ] &&
+    grep -q '"kind":"concurrent map read and map write"' "$log"
+report $? "the log line is written before the process dies (GOTRACEBACK=crash: SIGABRT, status $status)" "$work/err"
+
+# 7: a wrong option: one line naming it, the program does not start.
+MAPRACE_OPTIONS=bogus=1 LD_PRELOAD="$lib" "$ex/nil_map_ops" >"$work/out" 2>"$work/err"
+status=$?
+[ "$status" = 1 ] && [ ! -s "$work/out" ] && [ "$(wc -l <"$work/err")" = 1 ] && grep -q "unknown option 'bogus'" "$work/err"
+report $? "a wrong option is one clear line and the program does not start" "$work/err"
+MAPRACE_OPTIONS=exitcode=300 LD_PRELOAD="$lib" "$ex/nil_map_ops" >"$work/out" 2>"$work/err"
+status=$?
+[ "$status" = 1 ] && grep -q "bad value '300' for option 'exitcode'" "$work/err"
+report $? "a bad value is named too" "$work/err"
+
+# 9: an unwritable log path: a warning, the report still reaches stderr.
+MAPRACE_OPTIONS=log_path=/nonexistent/dir/races LD_PRELOAD="$lib" "$ex/iterate_write" >/dev/null 2>"$work/err"
+status=$?
+[ "$status" = 2 ] && grep -q "^maprace: warning: cannot write the race log /nonexistent/dir/races\.[0-9]*\.jsonl" "$work/err" &&
+    grep -q "^maprace: map 0x" "$work/err"
+report $? "an unwritable log path: a warning, and the report is still complete" "$work/err"
+
+# 10: the log is never written through a symlink.
+# (The link is made by the process itself, whose pid names the log.)
+MAPRACE_OPTIONS=log_path="$work/sym" LD_PRELOAD="$lib" bash -c 'ln -s "'"$work"'/target" "'"$work"'/sym.$$.jsonl"; exec "'"$ex"'/iterate_write"' >/dev/null 2>"$work/err"
+[ ! -e "$work/target" ] && grep -q "cannot write the race log" "$work/err"
+report $? "a symlink at the log path is not followed" "$work/err"
+
+# 11-12: inert in processes without libmaprt, whatever the options.
+LD_PRELOAD="$lib" MAPRACE_OPTIONS=bogus=1 sh -c 'echo hello' >"$work/out" 2>"$work/err"
+[ "$?" = 0 ] && [ "$(cat "$work/out")" = hello ] && [ ! -s "$work/err" ]
+report $? "inert and silent in a shell (no libmaprt)" "$work/err"
+LD_PRELOAD="$lib" ls "$work" >/dev/null 2>"$work/err"
+[ "$?" = 0 ] && [ ! -s "$work/err" ]
+report $? "inert and silent in ls" "$work/err"
+
+# 13: maprace's own usage errors.
+"$maprace" >/dev/null 2>"$work/err"
+status=$?
+[ "$status" = 2 ] && grep -q "no program to run" "$work/err"
+report $? "maprace without a program: a usage error" "$work/err"
