@@ -78,15 +78,17 @@ static bool describe(uintptr_t pc, bool exact, mr_pcinfo *pi)
     return maprace_describe_pc != NULL && maprace_describe_pc(pc, exact, pi);
 }
 
-/* The runtime's own frames are not the user's story. */
+/* The runtime's and the C library's frames are not the user's story
+ * (reports hide them, as Go hides runtime frames). */
 static bool is_runtime(const mr_pcinfo *pi)
 {
-    return pi->function != NULL && strncmp(pi->function, "mr_", 3) == 0;
+    return pi->runtime || pi->system;
 }
 
 static bool is_thread_root(const mr_pcinfo *pi)
 {
-    static const char *const roots[] = {"start_thread", "clone3", "__libc_start_call_main", "goroutine_main"};
+    static const char *const roots[] = {"start_thread", "clone3", "__libc_start_call_main", "__libc_start_main",
+                                        "_start", "goroutine_main"};
     for (size_t i = 0; pi->function && i < sizeof roots / sizeof roots[0]; i++)
         if (strcmp(pi->function, roots[i]) == 0)
             return true;
@@ -99,10 +101,12 @@ static void put_frames_text(buf *b, const uintptr_t *pcs, int n, int max)
     int shown = 0;
     for (int i = 0; i < n && shown < max; i++) {
         mr_pcinfo pi;
-        if (!describe(pcs[i], false, &pi) || is_runtime(&pi))
+        if (!describe(pcs[i], false, &pi))
             continue;
         if (is_thread_root(&pi))
             break;
+        if (is_runtime(&pi))
+            continue;
         if (pi.file)
             put(b, "\t%s(...)\n\t\t%s:%d +%#lx\n", pi.function ? pi.function : "?", pi.file, pi.line,
                 (unsigned long)pi.offset);
@@ -124,7 +128,8 @@ static void put_frame_json(buf *b, uintptr_t pc, bool exact)
     put_json_string(b, known ? pi.file : NULL);
     put(b, ",\"line\":%d,\"module\":", known ? pi.line : 0);
     put_json_string(b, known ? pi.module : NULL);
-    put(b, ",\"pc\":\"%#lx\"}", (unsigned long)pc);
+    put(b, ",\"offset\":%lu,\"hidden\":%s,\"pc\":\"%#lx\"}", known ? (unsigned long)pi.offset : 0UL,
+        known && is_runtime(&pi) ? "true" : "false", (unsigned long)pc);
 }
 
 static void put_stack_json(buf *b, const uintptr_t *pcs, int n, int exact)

@@ -138,6 +138,8 @@ typedef struct mr_pcinfo {
     int line;
     const char *module;   /* executable or shared object */
     uintptr_t offset;     /* from the function's entry, or from the module's start */
+    int runtime;          /* a frame of libmaprt itself (reports hide it) */
+    int system;           /* a frame of the C library or the loader (hidden too) */
 } mr_pcinfo;
 
 /* Describes pc (a return address unless exact), as the runtime's reports

@@ -62,6 +62,8 @@ int mr_describe_pc(uintptr_t pc, int exact, mr_pcinfo *out)
     out->line = s.line;
     out->module = s.module;
     out->offset = s.func ? s.funcoff : s.modoff;
+    out->runtime = s.runtime;
+    out->system = s.system;
     return 1;
 }
 

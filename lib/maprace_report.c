@@ -1,0 +1,316 @@
+/*
+ * maprace-report — read race logs written by libmaprace.so.
+ *
+ *     maprace-report [--text | --summary | --json] LOG...
+ *
+ *   --text     (default) each race as Go's report, with the map's history
+ *   --summary  races grouped by signature (kind and the top frames of the
+ *              goroutine that noticed and of the writer): counts, maps,
+ *              where the deferred calls that touched them were deferred
+ *   --json     the valid lines, as JSON Lines
+ *
+ * A damaged line is reported as FILE:LINE on stderr and skipped.  Exit
+ * status: 0 no race found, 1 races found, 2 a log could not be read or
+ * the command line was wrong.
+ */
+#include "json.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { TEXT, SUMMARY, JSON } mode;
+
+/* ---- text ------------------------------------------------------------------ */
+
+/* Frames of libmaprt and the C library, which reports hide. */
+static bool hidden(const jnode *frame)
+{
+    return jbool(frame, "hidden", false);
+}
+
+static bool root(const jnode *frame)
+{
+    static const char *const roots[] = {"start_thread", "clone3", "__libc_start_call_main", "__libc_start_main",
+                                        "_start", "goroutine_main"};
+    const char *f = jstr(frame, "function", NULL);
+    for (size_t i = 0; f && i < sizeof roots / sizeof roots[0]; i++)
+        if (strcmp(f, roots[i]) == 0)
+            return true;
+    return false;
+}
+
+static void print_frame(const jnode *fr, const char *indent)
+{
+    const char *fn = jstr(fr, "function", "?"), *file = jstr(fr, "file", NULL);
+    unsigned long off = (unsigned long)jnum(fr, "offset", 0);
+    printf("%s%s(...)\n", indent, fn);
+    if (file)
+        printf("%s\t%s:%d +%#lx\n", indent, file, (int)jnum(fr, "line", 0), off);
+    else
+        printf("%s\t%s +%#lx\n", indent, jstr(fr, "module", "?"), off);
+}
+
+static void print_stack(const jnode *stack, const char *indent, int max)
+{
+    int shown = 0;
+    for (const jnode *fr = stack ? stack->child : NULL; fr && shown < max; fr = fr->next) {
+        if (root(fr))
+            break;
+        if (hidden(fr))
+            continue;
+        print_frame(fr, indent);
+        shown++;
+    }
+}
+
+/* The first frame the user would see. */
+static const jnode *top_frame(const jnode *stack)
+{
+    for (const jnode *fr = stack ? stack->child : NULL; fr; fr = fr->next)
+        if (!hidden(fr))
+            return fr;
+    return NULL;
+}
+
+static void print_site(const jnode *fr)
+{
+    const char *file = jstr(fr, "file", NULL);
+    if (file)
+        printf("%s (%s:%d)", jstr(fr, "function", "?"), file, (int)jnum(fr, "line", 0));
+    else
+        printf("%s (%s)", jstr(fr, "function", "?"), jstr(fr, "module", "?"));
+}
+
+static void print_text(const jnode *race, const char *file, int line)
+{
+    printf("==> %s:%d (pid %d, %s, %s)\n", file, line, (int)jnum(race, "pid", 0), jstr(race, "program", "?"),
+           jstr(race, "time", "?"));
+    printf("fatal error: %s\n", jstr(race, "kind", "?"));
+    const jnode *gs = jget(race, "goroutines");
+    for (const jnode *g = gs ? gs->child : NULL; g; g = g->next) {
+        const char *role = jstr(g, "role", "other");
+        printf("\ngoroutine %.0f [%s%s]:\n", jnum(g, "id", 0), jstr(g, "status", "running"),
+               strcmp(role, "writer") == 0 ? ", writing map" : "");
+        const jnode *stack = jget(g, "stack");
+        if (stack && stack->child)
+            print_stack(stack, "", 32);
+        else
+            printf("\t(stack not captured)\n");
+    }
+    const jnode *map = jget(race, "map");
+    printf("\nmaprace: map %s (%s)", jstr(map, "address", "?"), jstr(map, "type", "?"));
+    const jnode *creator = jget(map, "created_by");
+    if (creator && creator->type == J_NUMBER) {
+        printf(", made by goroutine %.0f at\n", creator->num);
+        print_stack(jget(map, "creation_stack"), "\t", 6);
+    } else {
+        printf(": made before maprace was watching\n");
+    }
+    if (jget(map, "freed_by")) {
+        printf("maprace: freed by goroutine %.0f at\n", jnum(map, "freed_by", 0));
+        print_stack(jget(map, "free_stack"), "\t", 6);
+    }
+    const jnode *touches = jget(race, "defer_touches");
+    if (touches && touches->child) {
+        printf("maprace: deferred calls that touched it:\n");
+        for (const jnode *t = touches->child; t; t = t->next) {
+            printf("\tgoroutine %.0f: %s(...), deferred at ", jnum(t, "goroutine", 0), jstr(t, "function", "?"));
+            print_site(jget(t, "deferred_at"));
+            const char *why = jstr(t, "why", "return");
+            printf(", %s:", strcmp(why, "goexit") == 0 ? "run at goroutine exit (Goexit)"
+                            : strcmp(why, "panic") == 0 ? "run while panicking"
+                            : jbool(t, "at_goroutine_exit", false) ? "run at goroutine exit (its function returned)"
+                                                                   : "run when its function returned");
+            const jnode *ops = jget(t, "ops");
+            for (const jnode *op = ops ? ops->child : NULL; op; op = op->next)
+                printf(" %s x%.0f", op->key, op->num);
+            printf("%s\n", jbool(t, "running", false) ? " [running at the race]" : "");
+        }
+    } else {
+        printf("maprace: no deferred call touched it.\n");
+    }
+    printf("\n");
+}
+
+/* ---- summary ------------------------------------------------------------------- */
+
+enum { MAX_GROUPS = 256, MAX_ITEMS = 8 };
+
+typedef struct group {
+    char signature[768];
+    char detector[256], writer[256], kind[128];
+    int count;
+    int nmaps;
+    char maps[MAX_ITEMS][384];
+    int nsites;
+    char sites[MAX_ITEMS][384];
+} group;
+
+static group groups[MAX_GROUPS];
+static int ngroups, races_total;
+
+static void frame_name(const jnode *fr, char *out, size_t n)
+{
+    if (fr == NULL) {
+        snprintf(out, n, "(no stack)");
+        return;
+    }
+    const char *file = jstr(fr, "file", NULL), *slash = file ? strrchr(file, '/') : NULL;
+    if (file)
+        snprintf(out, n, "%s (%s:%d)", jstr(fr, "function", "?"), slash ? slash + 1 : file, (int)jnum(fr, "line", 0));
+    else
+        snprintf(out, n, "%s", jstr(fr, "function", "?"));
+}
+
+static void add_site(group *g, const char *item)
+{
+    for (int i = 0; i < g->nsites; i++)
+        if (strcmp(g->sites[i], item) == 0)
+            return;
+    if (g->nsites < MAX_ITEMS)
+        snprintf(g->sites[g->nsites++], sizeof g->sites[0], "%s", item);
+}
+
+static void add_to_summary(const jnode *race)
+{
+    const jnode *gs = jget(race, "goroutines"), *det = NULL, *wr = NULL;
+    for (const jnode *g = gs ? gs->child : NULL; g; g = g->next) {
+        const char *role = jstr(g, "role", "");
+        if (!det && strcmp(role, "detector") == 0)
+            det = top_frame(jget(g, "stack"));
+        if (!wr && strcmp(role, "writer") == 0)
+            wr = top_frame(jget(g, "stack"));
+    }
+    char dname[256], wname[256], sig[768];
+    frame_name(det, dname, sizeof dname);
+    frame_name(wr, wname, sizeof wname);
+    const char *kind = jstr(race, "kind", "?");
+    snprintf(sig, sizeof sig, "%s|%s|%s", kind, dname, wname);
+    group *g = NULL;
+    for (int i = 0; i < ngroups && !g; i++)
+        if (strcmp(groups[i].signature, sig) == 0)
+            g = &groups[i];
+    if (g == NULL) {
+        if (ngroups == MAX_GROUPS)
+            return;
+        g = &groups[ngroups++];
+        snprintf(g->signature, sizeof g->signature, "%s", sig);
+        snprintf(g->kind, sizeof g->kind, "%s", kind);
+        snprintf(g->detector, sizeof g->detector, "%s", dname);
+        snprintf(g->writer, sizeof g->writer, "%s", wname);
+    }
+    g->count++;
+    const jnode *map = jget(race, "map");
+    char item[384];
+    snprintf(item, sizeof item, "%s", jstr(map, "type", "?"));
+    if (g->nmaps < MAX_ITEMS) {
+        bool seen = false;
+        for (int i = 0; i < g->nmaps; i++)
+            seen |= strcmp(g->maps[i], item) == 0;
+        if (!seen)
+            snprintf(g->maps[g->nmaps++], sizeof g->maps[0], "%s", item);
+    }
+    const jnode *touches = jget(race, "defer_touches");
+    for (const jnode *t = touches ? touches->child : NULL; t; t = t->next) {
+        char at[256];
+        frame_name(jget(t, "deferred_at"), at, sizeof at);
+        snprintf(item, sizeof item, "%s deferred at %s", jstr(t, "function", "?"), at);
+        add_site(g, item);
+    }
+}
+
+static void print_summary(void)
+{
+    printf("%d race%s in %d group%s\n", races_total, races_total == 1 ? "" : "s", ngroups, ngroups == 1 ? "" : "s");
+    for (int i = 0; i < ngroups; i++) {
+        group *g = &groups[i];
+        printf("\n%dx %s\n\tnoticed in %s\n\twriter in  %s\n\tmap type%s:", g->count, g->kind, g->detector, g->writer,
+               g->nmaps == 1 ? "" : "s");
+        for (int m = 0; m < g->nmaps; m++)
+            printf(" %s", g->maps[m]);
+        printf("\n");
+        for (int s = 0; s < g->nsites; s++)
+            printf("\tdeferred call: %s\n", g->sites[s]);
+    }
+}
+
+/* ---- main --------------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: maprace-report [--text | --summary | --json] LOG...\n"
+               "Reads race logs (JSON Lines written by libmaprace.so) and prints each race\n"
+               "as Go's report (--text, the default), a summary grouped by signature, or\n"
+               "the valid lines (--json).  Exit status: 0 no race, 1 races, 2 error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"text", no_argument, NULL, 't'},
+                                             {"summary", no_argument, NULL, 's'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    mode m = TEXT;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 't': m = TEXT; break;
+        case 's': m = SUMMARY; break;
+        case 'j': m = JSON; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "maprace-report: no log to read\n");
+        usage(stderr);
+        return 2;
+    }
+    int status = 0;
+    jdoc doc = {0};
+    size_t cap = 0;
+    char *line = NULL;
+    for (int i = optind; i < argc; i++) {
+        FILE *f = fopen(argv[i], "r");
+        if (f == NULL) {
+            fprintf(stderr, "maprace-report: %s: %m\n", argv[i]);
+            status = 2;
+            continue;
+        }
+        ssize_t len;
+        for (int lineno = 1; (len = getline(&line, &cap, f)) >= 0; lineno++) {
+            while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+                line[--len] = '\0';
+            if (len == 0)
+                continue;
+            jnode *race = json_parse(&doc, line);
+            const char *why = race == NULL ? doc.error
+                              : race->type != J_OBJECT ? "not an object"
+                              : jnum(race, "v", 0) != 1 ? "not a version 1 race record"
+                              : !jstr(race, "kind", NULL) ? "no kind"
+                                                          : NULL;
+            if (why != NULL) {
+                fprintf(stderr, "maprace-report: %s:%d: damaged line (%s), skipped\n", argv[i], lineno, why);
+                continue;
+            }
+            races_total++;
+            if (status == 0)
+                status = 1;
+            if (m == TEXT)
+                print_text(race, argv[i], lineno);
+            else if (m == SUMMARY)
+                add_to_summary(race);
+            else
+                printf("%s\n", line);
+        }
+        fclose(f);
+    }
+    if (m == SUMMARY)
+        print_summary();
+    free(line);
+    jdoc_free(&doc);
+    return status;
+}

@@ -1,0 +1,63 @@
+#!/bin/bash
+# maprace-report: renders logged races back as Go's report, summarises
+# them by signature, re-emits valid JSON Lines, reports a damaged line
+# with FILE:LINE and goes on; exit status 0 none / 1 races / 2 error.
+top="${top_builddir:-.}"
+maprace="$top/lib/maprace"
+report="$top/lib/maprace-report"
+ex="$top/examples"
+json_check="$top/tests/json_check"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+n=0
+echo "1..7"
+result() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; [ -n "$3" ] && sed 's/^/# /' "$3" | head -40; fi; }
+
+"$maprace" -o "$work/a" "$ex/defer_writes" >/dev/null 2>&1
+"$maprace" -o "$work/a" "$ex/defer_writes" >/dev/null 2>&1
+"$maprace" -o "$work/a" "$ex/iterate_write" >/dev/null 2>&1
+cat "$work"/a.*.jsonl >"$work/all.jsonl"
+
+"$report" "$work/all.jsonl" >"$work/out" 2>"$work/err"
+status=$?
+[ "$status" = 1 ] && [ "$(grep -c '^fatal error: concurrent map writes$' "$work/out")" = 2 ] &&
+    grep -q '^fatal error: concurrent map iteration and map write$' "$work/out" &&
+    grep -q '^goroutine [0-9]* \[running, writing map\]:$' "$work/out" &&
+    grep -q '^cleanup_sessions(...)$' "$work/out" &&
+    grep -q "^	/.*/examples/defer_writes.c:[0-9]* +0x" "$work/out" &&
+    grep -q "^maprace: deferred calls that touched it:$" "$work/out" && ! grep -q "^mr_\|^_start" "$work/out"
+result $? "text: each race as Go's report with the map's history, runtime frames hidden (exit $status)" "$work/out"
+
+"$report" --summary "$work/all.jsonl" >"$work/out" 2>"$work/err"
+status=$?
+[ "$status" = 1 ] && grep -q "^3 races in 2 groups$" "$work/out" && grep -q "^2x concurrent map writes$" "$work/out" &&
+    grep -q "noticed in cleanup_sessions (defer_writes.c:[0-9]*)" "$work/out" &&
+    grep -q "deferred call: cleanup_sessions deferred at serve (defer_writes.c:[0-9]*)" "$work/out" &&
+    grep -q "^1x concurrent map iteration and map write$" "$work/out"
+result $? "summary: grouped by kind and top frames, with counts, map types and defer sites" "$work/out"
+
+"$report" --json "$work/all.jsonl" >"$work/out.jsonl" 2>"$work/err"
+[ "$?" = 1 ] && [ "$("$json_check" "$work/out.jsonl")" = 3 ] && cmp -s "$work/out.jsonl" "$work/all.jsonl"
+result $? "json: the valid lines, unchanged, as JSON Lines" "$work/err"
+
+{ head -1 "$work/all.jsonl"; echo '{"v":1,"kind":"concurrent map writes","map":'; echo 'not json'; echo '{"v":2,"kind":"x"}'; tail -1 "$work/all.jsonl"; } >"$work/damaged.jsonl"
+"$report" "$work/damaged.jsonl" >"$work/out" 2>"$work/err"
+status=$?
+[ "$status" = 1 ] && grep -q "^maprace-report: $work/damaged.jsonl:2: damaged line" "$work/err" &&
+    grep -q "damaged.jsonl:3: damaged line" "$work/err" && grep -q "damaged.jsonl:4: damaged line (not a version 1 race record)" "$work/err" &&
+    [ "$(grep -c '^==> ' "$work/out")" = 2 ]
+result $? "damaged lines are named with FILE:LINE and skipped; the others are read" "$work/err"
+
+: >"$work/empty.jsonl"
+"$report" --summary "$work/empty.jsonl" >"$work/out" 2>&1
+status=$?
+[ "$status" = 0 ] && grep -q "^0 races in 0 groups$" "$work/out"
+result $? "no race: exit 0" "$work/out"
+
+"$report" "$work/missing.jsonl" >/dev/null 2>"$work/err"
+[ "$?" = 2 ] && grep -q "missing.jsonl" "$work/err"
+result $? "an unreadable log: exit 2, named" "$work/err"
+
+"$report" >/dev/null 2>"$work/err"
+[ "$?" = 2 ] && grep -q "no log to read" "$work/err"
+result $? "no log given: a usage error" "$work/err"
