@@ -56,15 +56,12 @@ bool maprace_parse_options(const char *text, bool secure, maprace_options *o, ch
             }
         } else if (strcmp(key, "halt_on_error") == 0) {
             good = parse_int(value, 0, 1, &o->halt_on_error);
-            if (good && o->halt_on_error == 0) {
-                snprintf(err, errlen, "MAPRACE_OPTIONS: halt_on_error=0 (continue mode) is not available yet");
-                return false;
-            }
         } else if (strcmp(key, "exitcode") == 0) {
             good = parse_int(value, 0, 255, &o->exitcode);
         } else if (strcmp(key, "suppressions") == 0) {
-            snprintf(err, errlen, "MAPRACE_OPTIONS: suppressions are not available yet");
-            return false;
+            good = value[0] != '\0' && strlen(value) < sizeof o->suppressions;
+            if (good)
+                snprintf(o->suppressions, sizeof o->suppressions, "%s", value);
         } else if (strcmp(key, "verbosity") == 0) {
             good = parse_int(value, 0, 3, &o->verbosity);
         } else {

@@ -40,6 +40,11 @@ static struct {
 } next;
 
 static bool active;
+
+bool maprace_active(void)
+{
+    return active;
+}
 static bool resolved_all;
 static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
 
@@ -80,6 +85,10 @@ __attribute__((constructor)) static void maprace_init(void)
     char err[512];
     bool secure = getauxval(AT_SECURE) != 0;
     if (!maprace_parse_options(getenv("MAPRACE_OPTIONS"), secure, &maprace_opts, err, sizeof err)) {
+        fprintf(stderr, "maprace: %s\n", err);
+        _exit(1);
+    }
+    if (maprace_opts.suppressions[0] && !maprace_load_suppressions(maprace_opts.suppressions, err, sizeof err)) {
         fprintf(stderr, "maprace: %s\n", err);
         _exit(1);
     }

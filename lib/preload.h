@@ -17,4 +17,10 @@ extern int (*maprace_describe_pc)(uintptr_t pc, int exact, mr_pcinfo *out);
 /* The enriched section on stderr and the log line (report.c). */
 void maprace_report(const mr_report_event *e);
 
+/* Is maprace watching this process (libmaprt present, options good)? */
+bool maprace_active(void);
+
+/* policy.c: reads a suppressions file; false with a message on error. */
+bool maprace_load_suppressions(const char *path, char *err, size_t errlen);
+
 #endif /* MAPRACE_PRELOAD_H */

@@ -7,6 +7,7 @@
 #include "maprt_hooks.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/random.h>
@@ -32,6 +33,9 @@ static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 static void g_exit(void *p)
 {
     mr_g *g = p;
+    /* A report holding this record (mr_g_pin) finishes with it first. */
+    while (atomic_load(&g->capture) != 0)
+        sched_yield();
     atomic_store(&g->status, MR_G_DEAD);
     pthread_mutex_lock(&allg_lock);
     if (g->prev)
@@ -140,6 +144,19 @@ void mr_g_each(void (*fn)(mr_g *g, void *arg), void *arg)
         pthread_mutex_unlock(&allg_lock);
 }
 
+mr_g *mr_g_pin(uint64_t goid)
+{
+    mr_g *found = NULL;
+    pthread_mutex_lock(&allg_lock);
+    for (mr_g *g = allg; g != NULL; g = g->next) {
+        int idle = 0;
+        if (g->goid == goid && atomic_compare_exchange_strong(&g->capture, &idle, 1))
+            found = g;
+    }
+    pthread_mutex_unlock(&allg_lock);
+    return found;
+}
+
 mr_g *mr_g_find(uint64_t goid)
 {
     mr_g *found = NULL;
@@ -149,6 +166,14 @@ mr_g *mr_g_find(uint64_t goid)
             found = g;
     pthread_mutex_unlock(&allg_lock);
     return found;
+}
+
+size_t mr_g_count(void)
+{
+    pthread_mutex_lock(&allg_lock);
+    size_t n = nallg;
+    pthread_mutex_unlock(&allg_lock);
+    return n;
 }
 
 void mr_g_wait_alone(void)

@@ -78,10 +78,15 @@ mr_g *mr_g_new(uint64_t parent, uintptr_t createpc);
 void mr_g_each(void (*fn)(mr_g *g, void *arg), void *arg);
 /* The live goroutine with this id, or NULL. */
 mr_g *mr_g_find(uint64_t goid);
+/* The same, asked for its stack (capture = 1), which also keeps its
+ * record from being freed until capture is back to 0. */
+mr_g *mr_g_pin(uint64_t goid);
 
 /* Blocks until the calling goroutine is the only live one (for Goexit in
  * goroutine 1). */
 void mr_g_wait_alone(void);
+/* How many goroutines are registered. */
+size_t mr_g_count(void);
 
 /* Seeds the calling thread's generator; returns a first random value. */
 uint64_t mr_fastrand_seed(void);

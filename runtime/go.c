@@ -56,6 +56,11 @@ uint64_t mr_goid(void)
     return mr_getg_id();
 }
 
+size_t mr_numgoroutine(void)
+{
+    return mr_g_count();
+}
+
 static void set_status(int status)
 {
     mr_g *g = mr_getg();

@@ -93,6 +93,17 @@ void mr_hook_defer_end(const mr_defer_event *e)
     (void)e;
 }
 
+int mr_hook_race_policy(void)
+{
+    return MR_RACE_HALT;
+}
+
+int mr_hook_race_decide(const mr_report_event *e)
+{
+    (void)e;
+    return MR_RACE_REPORT_HALT;
+}
+
 void mr_hook_report(const mr_report_event *e)
 {
     (void)e;

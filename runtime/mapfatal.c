@@ -18,8 +18,10 @@
 #include "map_internal.h"
 #include "panic.h"
 #include "report.h"
+#include "maprt_hooks.h"
 #include "traceback.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -59,7 +61,7 @@ static bool catch_in_write(mr_map *h, mr_g *writer, uint64_t holder)
 {
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    atomic_store(&writer->capture, 1);
+    /* (The writer was pinned: its capture is 1 already.) */
     for (unsigned tries = 0;; tries++) {
         uint64_t expected = holder;
         if (atomic_compare_exchange_strong(&h->writer, &expected, holder | MR_WRITER_WATCHED)) {
@@ -82,56 +84,120 @@ static bool catch_in_write(mr_map *h, mr_g *writer, uint64_t holder)
     }
 }
 
+/* The report of a race: the goroutine that noticed, the writer, and (for
+ * a fatal report) every other goroutine; then the report hook. */
+static void print_race(const char *prefix, mr_mapfault fault, const mr_map *h, uint64_t holder, mr_g *self,
+                       const mr_stack *own, mr_g *writer, bool in_write, bool others)
+{
+    mr_report_printf("%s%s\n", prefix, fault_message(fault));
+    mr_report_goroutine lead[2];
+    int nlead = 0;
+    lead[nlead++] = mr_report_entry(self, own, MR_ROLE_DETECTOR);
+    if (own == NULL) { /* GOTRACEBACK=none */
+        mr_report_notify(fault_message(fault), fault_message(fault), h, h ? h->type : NULL, lead, nlead, false);
+        return;
+    }
+    mr_report_section(self, own, NULL, NULL);
+    bool captured = writer != NULL && atomic_load(&writer->capture) == 2;
+    if (writer != NULL) {
+        mr_report_section(writer, captured ? &writer->stack : NULL, in_write ? "writing map" : "wrote map",
+                          "stack not captured: the goroutine did not answer in time");
+        lead[nlead++] = mr_report_entry(writer, captured ? &writer->stack : NULL, MR_ROLE_WRITER);
+    } else if (holder != 0) {
+        mr_g gone = {.goid = holder};
+        mr_report_section(&gone, NULL, "writing map", "the goroutine has exited since");
+        lead[nlead++] = (mr_report_goroutine){.goid = holder, .status = "running", .role = MR_ROLE_WRITER, .exact = -1};
+    }
+    if (others)
+        mr_report_others(self, writer);
+    mr_report_notify(fault_message(fault), fault_message(fault), h, h ? h->type : NULL, lead, nlead, others);
+}
+
 void mr_map_fatal(mr_mapfault fault, const mr_map *h, uint64_t holder)
 {
     mr_report_begin();
     mr_g *self = mr_getg();
-    mr_tblevel level = mr_traceback_level();
-    bool tracebacks = level != MR_TB_NONE;
+    bool tracebacks = mr_traceback_level() != MR_TB_NONE;
 
     /* Catch the writer inside its write. */
-    mr_g *writer = NULL;
+    mr_g *writer = holder != 0 && holder != self->goid ? mr_g_pin(holder) : NULL;
     bool in_write = false;
-    if (holder != 0 && tracebacks) {
-        writer = mr_g_find(holder);
-        if (writer != NULL && writer != self) {
-            in_write = catch_in_write((mr_map *)h, writer, holder);
-            if (!in_write && atomic_load(&writer->capture) == 1)
-                atomic_store(&writer->capture, 0); /* ask it by signal instead */
-        }
+    if (writer != NULL && tracebacks) {
+        in_write = catch_in_write((mr_map *)h, writer, holder);
+        if (!in_write)
+            mr_capture_ask(writer); /* its write is over: ask it by signal */
     }
     mr_stack own;
     if (tracebacks) {
         mr_capture_self(&own);
         mr_capture_others(OTHERS_WAIT_MS);
     }
+    print_race("fatal error: ", fault, h, holder, self, tracebacks ? &own : NULL, writer, in_write, true);
+    mr_report_exit();
+}
 
-    mr_report_printf("fatal error: %s\n", fault_message(fault));
+/* ---- races that may let the program go on ----------------------------------
+ *
+ * When the race policy hook says so (libmaprace's halt_on_error=0, or
+ * suppressions), the stacks of the two sides are taken without stopping
+ * anyone and the decide hook says what to do.  One race is handled at a
+ * time; a caught writer hands over its stack and goes on. */
+
+static pthread_mutex_t decide_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic int going_on;
+
+static void race_decide(mr_mapfault fault, const mr_map *h, uint64_t holder)
+{
+    pthread_mutex_lock(&decide_lock);
+    mr_g *self = mr_getg();
+    mr_g *writer = holder != 0 && holder != self->goid ? mr_g_pin(holder) : NULL;
+    bool in_write = writer != NULL && catch_in_write((mr_map *)h, writer, holder);
+    mr_stack own;
+    mr_capture_self(&own);
     mr_report_goroutine lead[2];
     int nlead = 0;
-    lead[nlead++] = mr_report_entry(self, tracebacks ? &own : NULL, MR_ROLE_DETECTOR);
-    if (!tracebacks) {
-        mr_report_notify(fault_message(fault), fault_message(fault), h, h ? h->type : NULL, lead, nlead, false);
+    lead[nlead++] = mr_report_entry(self, &own, MR_ROLE_DETECTOR);
+    if (writer != NULL)
+        lead[nlead++] = mr_report_entry(writer, in_write ? &writer->stack : NULL, MR_ROLE_WRITER);
+    mr_report_event e = {fault_message(fault), fault_message(fault), h, h->type, nlead, lead};
+    int decision = mr_hook_race_decide(&e);
+    if (decision == MR_RACE_REPORT_HALT) {
+        mr_report_begin();
+        bool tracebacks = mr_traceback_level() != MR_TB_NONE;
+        if (tracebacks)
+            mr_capture_others(OTHERS_WAIT_MS);
+        print_race("fatal error: ", fault, h, holder, self, tracebacks ? &own : NULL, writer, in_write, true);
         mr_report_exit();
     }
-    mr_report_section(self, &own, NULL, NULL);
-    if (writer != NULL && writer != self) {
-        bool captured = atomic_load(&writer->capture) == 2;
-        mr_report_section(writer, captured ? &writer->stack : NULL,
-                            in_write ? "writing map" : "wrote map",
-                            "stack not captured: the goroutine did not answer in time");
-    } else if (holder != 0 && writer == NULL) {
-        mr_g gone = {.goid = holder};
-        mr_report_section(&gone, NULL, "writing map", "the goroutine has exited since");
+    if (decision == MR_RACE_REPORT_CONTINUE && mr_traceback_level() != MR_TB_NONE)
+        print_race("warning: ", fault, h, holder, self, &own, writer, in_write, false);
+    else if (decision == MR_RACE_REPORT_CONTINUE)
+        print_race("warning: ", fault, h, holder, self, NULL, writer, in_write, false);
+    if (writer != NULL)
+        atomic_store(&writer->capture, 0);
+    pthread_mutex_unlock(&decide_lock);
+}
+
+/* Going on after a race: wait until the holder has finished its write, so
+ * that what the caller does next does not meet a half-done one. */
+static void wait_for_holder(const mr_map *h, uint64_t holder)
+{
+    while (holder != 0) {
+        uint64_t w = atomic_load_explicit(&((mr_map *)h)->writer, memory_order_acquire);
+        if (w == MR_WRITER_FREED || (w & ~MR_WRITER_WATCHED) != holder)
+            return;
+        sched_yield();
     }
-    mr_report_others(self, writer);
-    if (writer != NULL && writer != self)
-        lead[nlead++] = mr_report_entry(writer, atomic_load(&writer->capture) == 2 ? &writer->stack : NULL,
-                                        MR_ROLE_WRITER);
-    else if (holder != 0)
-        lead[nlead++] = (mr_report_goroutine){.goid = holder, .status = "running", .role = MR_ROLE_WRITER, .exact = -1};
-    mr_report_notify(fault_message(fault), fault_message(fault), h, h ? h->type : NULL, lead, nlead, true);
-    mr_report_exit();
+}
+
+/* A race: fatal, unless the race policy lets the program go on. */
+static void map_race(mr_mapfault fault, const mr_map *h, uint64_t holder)
+{
+    if (mr_hook_race_policy() != MR_RACE_DECIDE)
+        mr_map_fatal(fault, h, holder);
+    atomic_store(&going_on, 1);
+    race_decide(fault, h, holder);
+    wait_for_holder(h, holder);
 }
 
 /* A fatal error of the runtime itself: the message and this goroutine. */
@@ -159,7 +225,7 @@ void mr_map_claim_failed(const mr_map *h, uint64_t observed)
 {
     if (observed == MR_WRITER_FREED)
         mr_map_fatal(MR_FAULT_FREED, h, 0);
-    mr_map_fatal(MR_FAULT_WRITES, h, observed & ~MR_WRITER_WATCHED);
+    map_race(MR_FAULT_WRITES, h, observed & ~MR_WRITER_WATCHED);
 }
 
 void mr_map_claim_lost(const mr_map *h, uint64_t observed)
@@ -167,23 +233,26 @@ void mr_map_claim_lost(const mr_map *h, uint64_t observed)
     mr_g *g = mr_tls_g;
     if (observed == (mr_tls_goid | MR_WRITER_WATCHED) && g != NULL) {
         /* A report about this write is being made: hand it the stack we
-         * have inside the write, and wait for the exit. */
+         * have inside the write; then wait for the exit, or go on if the
+         * race policy lets the program go on. */
         if (atomic_load(&g->capture) == 1) {
             mr_capture_self(&g->stack);
             atomic_store(&g->capture, 2);
         }
+        if (atomic_load(&going_on))
+            return;
         for (;;)
             pause();
     }
     if (observed == MR_WRITER_FREED)
         mr_map_fatal(MR_FAULT_FREED, h, 0);
     /* Someone released or took our claim: another writer ran unchecked. */
-    mr_map_fatal(MR_FAULT_WRITES, h, observed & ~MR_WRITER_WATCHED);
+    map_race(MR_FAULT_WRITES, h, observed & ~MR_WRITER_WATCHED);
 }
 
 void mr_map_read_failed(const mr_map *h, uint64_t observed, mr_mapfault fault)
 {
     if (observed == MR_WRITER_FREED)
         mr_map_fatal(MR_FAULT_FREED, h, 0);
-    mr_map_fatal(fault, h, observed & ~MR_WRITER_WATCHED);
+    map_race(fault, h, observed & ~MR_WRITER_WATCHED);
 }

@@ -23,6 +23,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -39,6 +40,10 @@ MR_API uint64_t mr_go(void (*fn)(void *), void *arg);
 
 /* The calling goroutine's id. */
 MR_API uint64_t mr_goid(void);
+
+/* runtime.NumGoroutine(): goroutines that exist now (started with mr_go
+ * and not yet ended, plus the threads the runtime has numbered). */
+MR_API size_t mr_numgoroutine(void);
 
 /* sync.WaitGroup. */
 typedef struct mr_waitgroup {

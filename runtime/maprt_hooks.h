@@ -122,6 +122,20 @@ typedef struct mr_report_event {
     const mr_report_goroutine *goroutines; /* in report order */
 } mr_report_event;
 
+/* Race policy.  When a map race is found, the runtime first asks
+ * mr_hook_race_policy: MR_RACE_HALT (the default, Go's behaviour) makes
+ * it report at once and end the process.  MR_RACE_DECIDE makes it take
+ * the stacks of the goroutine that noticed and of the writer without
+ * stopping the others, and ask mr_hook_race_decide what to do with them:
+ * report and end the process, report and go on, or go on silently (a
+ * race seen before, or suppressed).  Going on, a writer waits for the
+ * holder of the claim to finish, so the map is not corrupted. */
+enum { MR_RACE_HALT = 0, MR_RACE_DECIDE = 1 };
+enum { MR_RACE_REPORT_HALT = 0, MR_RACE_REPORT_CONTINUE = 1, MR_RACE_SKIP = 2 };
+
+MR_API int mr_hook_race_policy(void);
+MR_API int mr_hook_race_decide(const struct mr_report_event *e);
+
 /* The runtime has written its report to stderr and is about to end the
  * process: a hook may add a section (write(2) to fd 2) and record the
  * event.  Called once, by the reporting thread. */

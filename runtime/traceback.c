@@ -89,6 +89,23 @@ static void capture_handler(int sig, siginfo_t *si, void *ucontext)
     errno = saved_errno;
 }
 
+static void install_handler(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = capture_handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(CAPTURE_SIGNAL, &sa, NULL);
+}
+
+void mr_capture_ask(mr_g *g)
+{
+    install_handler();
+    if (g->tid == 0 || syscall(SYS_tgkill, getpid(), g->tid, CAPTURE_SIGNAL) != 0)
+        atomic_store(&g->capture, 0);
+}
+
 static void ask(mr_g *g, void *arg)
 {
     (void)arg;
@@ -107,12 +124,7 @@ static void count_pending(mr_g *g, void *arg)
 
 void mr_capture_others(int timeout_ms)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = capture_handler;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(CAPTURE_SIGNAL, &sa, NULL);
+    install_handler();
     mr_g_each(ask, NULL);
     for (int waited = 0; waited < timeout_ms; waited++) {
         int pending = 0;

@@ -16,6 +16,10 @@
 /* The calling thread's stack, innermost first, without the capture itself. */
 void mr_capture_self(mr_stack *st);
 
+/* Asks g, already marked (capture == 1), for its stack by signal; the
+ * answer is awaited by mr_capture_others. */
+void mr_capture_ask(mr_g *g);
+
 /* Asks every live goroutine but the caller (and those already captured) to
  * capture its own stack; waits up to timeout_ms.  A goroutine that did not
  * answer in time is left with capture != 2. */

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { GOROUTINES = 8 };
 
@@ -120,6 +121,10 @@ int main(int argc, char **argv)
     for (uintptr_t i = 0; i < GOROUTINES; i++)
         mr_go(worker, (void *)(i * 7919 + 1));
     mr_wg_wait(&wg);
+    /* Let the goroutines finish exiting (runtime.NumGoroutine), so that a
+     * leak checker finds no thread half-way out. */
+    for (int i = 0; i < 5000 && mr_numgoroutine() > 1; i++)
+        usleep(1000);
     long want = atomic_load(&expected_defers), ran = atomic_load(&deferred_runs);
     long rec = atomic_load(&recovered), want_rec = atomic_load(&expected_recovers);
     printf("stress: %d goroutines x %d: %ld/%ld deferred calls ran, %ld/%ld panics recovered\n", GOROUTINES,
