@@ -17,10 +17,25 @@ static maprec *maps[MAP_BUCKETS];
 static pthread_mutex_t stripes[STRIPES];
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
+/* fork: every stripe is held across it, so no record is half-written in
+ * the child, whose other threads are gone. */
+static void lock_all(void)
+{
+    for (int i = 0; i < STRIPES; i++)
+        pthread_mutex_lock(&stripes[i]);
+}
+
+static void unlock_all(void)
+{
+    for (int i = STRIPES - 1; i >= 0; i--)
+        pthread_mutex_unlock(&stripes[i]);
+}
+
 static void init_locks(void)
 {
     for (int i = 0; i < STRIPES; i++)
         pthread_mutex_init(&stripes[i], NULL);
+    pthread_atfork(lock_all, unlock_all, unlock_all);
 }
 
 static size_t bucket_of(const void *map)

@@ -114,10 +114,44 @@ uint64_t mr_goid_assign(void)
     return g->goid;
 }
 
+/* fork: the child has one thread, the one that forked.  The registry's
+ * lock is held across the fork so the child gets a consistent list, and
+ * in the child the other goroutines' records are dropped: they are not
+ * there. */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&allg_lock);
+}
+
+static void fork_parent(void)
+{
+    pthread_mutex_unlock(&allg_lock);
+}
+
+static void fork_child(void)
+{
+    mr_g *self = mr_tls_g;
+    for (mr_g *g = allg, *next; g != NULL; g = next) {
+        next = g->next;
+        if (g != self)
+            mr_hook_free(MR_ALLOC_GOROUTINE, g, sizeof *g, NULL);
+    }
+    allg = self;
+    nallg = self != NULL;
+    if (self != NULL) {
+        self->next = self->prev = NULL;
+        self->tid = gettid();
+        atomic_store(&self->capture, 0);
+    }
+    pthread_mutex_init(&allg_lock, NULL);
+    pthread_cond_init(&allg_changed, NULL);
+}
+
 /* The main thread is goroutine 1 from the start, without any call from
  * the program, so that every report lists it. */
 __attribute__((constructor)) static void adopt_main_thread(void)
 {
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
     if (gettid() == getpid())
         mr_goid_assign();
 }

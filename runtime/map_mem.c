@@ -134,6 +134,15 @@ static pthread_mutex_t quarantine_lock = PTHREAD_MUTEX_INITIALIZER;
 static mr_map *quarantine[QUARANTINE];
 static size_t quarantine_next;
 
+/* Held across fork, so the child's quarantine is consistent. */
+static void quarantine_lock_for_fork(void) { pthread_mutex_lock(&quarantine_lock); }
+static void quarantine_unlock_after_fork(void) { pthread_mutex_unlock(&quarantine_lock); }
+
+__attribute__((constructor)) static void quarantine_atfork(void)
+{
+    pthread_atfork(quarantine_lock_for_fork, quarantine_unlock_after_fork, quarantine_unlock_after_fork);
+}
+
 void mr_quarantine_header(mr_map *h)
 {
     atomic_store_explicit(&h->writer, MR_WRITER_FREED, memory_order_release);

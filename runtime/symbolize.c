@@ -160,6 +160,16 @@ bool mr_function_entry(uintptr_t pc, uintptr_t *entry)
     return found;
 }
 
+/* Held across fork, so that a child never inherits it locked by a thread
+ * it does not have. */
+static void lock_for_fork(void) { pthread_mutex_lock(&lookup_lock); }
+static void unlock_after_fork(void) { pthread_mutex_unlock(&lookup_lock); }
+
+__attribute__((constructor)) static void symbolize_atfork(void)
+{
+    pthread_atfork(lock_for_fork, unlock_after_fork, unlock_after_fork);
+}
+
 /* The Dwfl lives as long as the process; at exit it is released so that
  * leak checkers see nothing of it. */
 __attribute__((destructor)) static void release_dwfl(void)

@@ -11,7 +11,7 @@ json_check="$top/tests/json_check"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 n=0
-echo "1..13"
+echo "1..21"
 report() { # ok? description [log]
     n=$((n + 1))
     if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; [ -n "$3" ] && sed 's/^/# /' "$3" | head -40; fi
@@ -87,3 +87,50 @@ report $? "inert and silent in ls" "$work/err"
 status=$?
 [ "$status" = 2 ] && grep -q "no program to run" "$work/err"
 report $? "maprace without a program: a usage error" "$work/err"
+
+# 14-16: continue mode: each distinct race once, the map consistent, exit 66.
+child="$top/tests/continue_child"
+MAPRACE_OPTIONS="halt_on_error=0:log_path=$work/cont" LD_PRELOAD="$lib" "$child" race >"$work/out" 2>"$work/err"
+status=$?
+[ "$status" = 66 ] && grep -q "^map consistent: 400000 entries$" "$work/out" &&
+    [ "$(grep -c "^warning: concurrent map writes$" "$work/err")" = 1 ] &&
+    grep -q "^maprace: 1 distinct race reported ([0-9]* occurrences*, 0 suppressed)$" "$work/err"
+report $? "halt_on_error=0: one report for the distinct race, the writers waited for each other, exit 66 (got $status)" "$work/err"
+log=$(ls "$work"/cont.*.jsonl 2>/dev/null | head -1)
+[ -n "$log" ] && [ "$("$json_check" "$log")" = 1 ]
+report $? "halt_on_error=0: one log line" "$work/err"
+MAPRACE_OPTIONS="halt_on_error=0:exitcode=7:log_path=stderr" LD_PRELOAD="$lib" "$child" race >/dev/null 2>&1
+status=$?
+[ "$status" = 7 ]
+report $? "exitcode=7 sets the status of a run with races (got $status)"
+
+# 17-18: suppressions.
+printf '# known race\nrace:insert_range\n' >"$work/supp"
+MAPRACE_OPTIONS="suppressions=$work/supp:log_path=stderr" LD_PRELOAD="$lib" "$child" race >"$work/out" 2>"$work/err"
+status=$?
+[ "$status" = 0 ] && grep -q "^map consistent" "$work/out" && ! grep -q "concurrent map writes$" "$work/err" &&
+    grep -q "^maprace: 0 distinct races reported ([0-9]* occurrences*, [1-9][0-9]* suppressed)$" "$work/err"
+report $? "a suppressed race passes silently (counted), even with halt_on_error=1 (got $status)" "$work/err"
+printf 'race:ok\nbogus line\n' >"$work/badsupp"
+MAPRACE_OPTIONS="suppressions=$work/badsupp" LD_PRELOAD="$lib" "$child" race >"$work/out" 2>"$work/err"
+status=$?
+[ "$status" = 1 ] && [ ! -s "$work/out" ] && grep -q "badsupp:2: expected race:FUNCTION, got 'bogus line'" "$work/err"
+report $? "a bad suppressions line is named with file:line; the program does not start" "$work/err"
+
+# 19: without the preload the same program dies as Go would.
+"$child" race >/dev/null 2>"$work/err"
+status=$?
+[ "$status" = 2 ] && head -1 "$work/err" | grep -qx "fatal error: concurrent map writes"
+report $? "without maprace the race is Go's fatal error (got $status)" "$work/err"
+
+# 20: many goroutines making and freeing maps under the preload: no report.
+"$maprace" -o "$work/churn" "$child" churn >"$work/out" 2>"$work/err"
+status=$?
+[ "$status" = 0 ] && [ ! -s "$work/err" ] && grep -q "churn: done" "$work/out" && ! ls "$work"/churn.*.jsonl >/dev/null 2>&1
+report $? "eight goroutines making and freeing maps under the preload: no report, no log" "$work/err"
+
+# 21: fork in a threaded program under the preload.
+"$maprace" -o "$work/fork" "$child" fork >"$work/out" 2>"$work/err"
+status=$?
+[ "$status" = 0 ] && grep -q "fork: 0 of 20 children failed" "$work/out"
+report $? "fork while goroutines use maps: the children work (one goroutine each) and exit 0" "$work/out"
