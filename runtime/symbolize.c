@@ -201,7 +201,10 @@ static bool symbolize_locked(uintptr_t pc, bool exact, bool lines, mr_symbol *ou
      * shown with GOTRACEBACK=system. */
     const char *slash = modname ? strrchr(modname, '/') : NULL;
     const char *base_name = slash ? slash + 1 : modname;
-    out->system = base_name != NULL && (strncmp(base_name, "libc.so", 7) == 0 || strncmp(base_name, "ld-linux", 8) == 0);
+    /* (libmaprace.so, the race detector, wraps main: its frames are
+     * the tool's, not the program's.) */
+    out->system = base_name != NULL && (strncmp(base_name, "libc.so", 7) == 0 || strncmp(base_name, "ld-linux", 8) == 0 ||
+                                        strncmp(base_name, "libmaprace.so", 13) == 0);
 
     GElf_Off off = 0;
     GElf_Sym sym;

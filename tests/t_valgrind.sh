@@ -3,9 +3,9 @@
 # filled, grown during iteration, cleared and freed: no leak), t_iterate
 # (iterators reading tables the map released: no invalid access) and a
 # shortened t_model.
-echo "1..4"
+echo "1..5"
 if [ -z "$VALGRIND" ]; then
-    for i in 1 2 3 4; do echo "ok $i # SKIP valgrind not installed"; done
+    for i in 1 2 3 4 5; do echo "ok $i # SKIP valgrind not installed"; done
     exit 0
 fi
 dir="${top_builddir:-.}/tests"
@@ -32,3 +32,7 @@ MODEL_SCALE=50 check "no invalid access in the model test" "$dir/t_model"
 # (A detached thread's last bytes may still be in glibc's hands at exit:
 # "possibly lost" is not counted here, definite and indirect leaks are.)
 POSSIBLE= check "no leak with goroutines panicking and recovering" "$dir/stress_child" 200
+# And under the race detector: its records must not leak either.
+preload="$(cd "${top_builddir:-.}/lib/.libs" && pwd)/libmaprace.so"
+MAPRACE_OPTIONS=log_path=stderr LD_PRELOAD="$preload" POSSIBLE= \
+    check "no leak under libmaprace.so: eight goroutines making and freeing maps" "$dir/continue_child" churn
