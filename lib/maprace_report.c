@@ -30,15 +30,10 @@ static bool hidden(const jnode *frame)
     return jbool(frame, "hidden", false);
 }
 
+/* A thread's entry or the C start-up: where a shown stack ends. */
 static bool root(const jnode *frame)
 {
-    static const char *const roots[] = {"start_thread", "clone3", "__libc_start_call_main", "__libc_start_main",
-                                        "_start", "goroutine_main"};
-    const char *f = jstr(frame, "function", NULL);
-    for (size_t i = 0; f && i < sizeof roots / sizeof roots[0]; i++)
-        if (strcmp(f, roots[i]) == 0)
-            return true;
-    return false;
+    return jbool(frame, "root", false);
 }
 
 static void print_frame(const jnode *fr, const char *indent)

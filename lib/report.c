@@ -85,16 +85,6 @@ static bool is_runtime(const mr_pcinfo *pi)
     return pi->runtime || pi->system;
 }
 
-static bool is_thread_root(const mr_pcinfo *pi)
-{
-    static const char *const roots[] = {"start_thread", "clone3", "__libc_start_call_main", "__libc_start_main",
-                                        "_start", "goroutine_main"};
-    for (size_t i = 0; pi->function && i < sizeof roots / sizeof roots[0]; i++)
-        if (strcmp(pi->function, roots[i]) == 0)
-            return true;
-    return false;
-}
-
 /* Go's two-line frames, indented by one tab, at most max of them. */
 static void put_frames_text(buf *b, const uintptr_t *pcs, int n, int max)
 {
@@ -103,7 +93,7 @@ static void put_frames_text(buf *b, const uintptr_t *pcs, int n, int max)
         mr_pcinfo pi;
         if (!describe(pcs[i], false, &pi))
             continue;
-        if (is_thread_root(&pi))
+        if (pi.root)
             break;
         if (is_runtime(&pi))
             continue;
@@ -128,8 +118,8 @@ static void put_frame_json(buf *b, uintptr_t pc, bool exact)
     put_json_string(b, known ? pi.file : NULL);
     put(b, ",\"line\":%d,\"module\":", known ? pi.line : 0);
     put_json_string(b, known ? pi.module : NULL);
-    put(b, ",\"offset\":%lu,\"hidden\":%s,\"pc\":\"%#lx\"}", known ? (unsigned long)pi.offset : 0UL,
-        known && is_runtime(&pi) ? "true" : "false", (unsigned long)pc);
+    put(b, ",\"offset\":%lu,\"hidden\":%s,\"root\":%s,\"pc\":\"%#lx\"}", known ? (unsigned long)pi.offset : 0UL,
+        known && is_runtime(&pi) ? "true" : "false", known && pi.root ? "true" : "false", (unsigned long)pc);
 }
 
 static void put_stack_json(buf *b, const uintptr_t *pcs, int n, int exact)

@@ -154,6 +154,7 @@ typedef struct mr_pcinfo {
     uintptr_t offset;     /* from the function's entry, or from the module's start */
     int runtime;          /* a frame of libmaprt itself (reports hide it) */
     int system;           /* a frame of the C library or the loader (hidden too) */
+    int root;             /* a thread's entry or the C start-up: a stack ends here */
 } mr_pcinfo;
 
 /* Describes pc (a return address unless exact), as the runtime's reports

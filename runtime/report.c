@@ -99,18 +99,6 @@ const char *mr_gstatus_name(int status)
     }
 }
 
-/* Where the walk stops: a thread's entry or the C runtime's start-up,
- * which Go does not show either. */
-static bool is_thread_root(const char *func)
-{
-    static const char *const roots[] = {"start_thread", "clone", "clone3", "__clone",
-                                        "__libc_start_call_main", "__libc_start_main", "_start"};
-    for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++)
-        if (strcmp(func, roots[i]) == 0)
-            return true;
-    return false;
-}
-
 /* One frame: "func(...)\n\t/file.c:LINE +0xOFF\n".  Returns false at a
  * frame that ends the walk. */
 static bool add_frame(uintptr_t pc, bool exact, bool system)
@@ -122,7 +110,7 @@ static bool add_frame(uintptr_t pc, bool exact, bool system)
         return true;
     }
     const char *func = mr_symbol_name(s.func, name, sizeof name);
-    if (func != NULL && is_thread_root(func))
+    if (s.root)
         return false;
     if ((s.runtime || s.system) && !system)
         return true;

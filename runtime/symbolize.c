@@ -64,6 +64,7 @@ int mr_describe_pc(uintptr_t pc, int exact, mr_pcinfo *out)
     out->offset = s.func ? s.funcoff : s.modoff;
     out->runtime = s.runtime;
     out->system = s.system;
+    out->root = s.root;
     return 1;
 }
 
@@ -119,6 +120,18 @@ static const char *absolute_path(Dwfl_Line *line, const char *file)
 out:
     pthread_mutex_unlock(&path_lock);
     return result;
+}
+
+/* Where a stack shown to a user ends: a thread's entry or the C
+ * runtime's start-up, which Go does not show either. */
+static bool is_thread_root(const char *func)
+{
+    static const char *const roots[] = {"start_thread", "clone", "clone3", "__clone",
+                                        "__libc_start_call_main", "__libc_start_main", "_start"};
+    for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++)
+        if (strcmp(func, roots[i]) == 0)
+            return true;
+    return false;
 }
 
 /* libdw is not safe for concurrent lookups in one Dwfl. */
@@ -218,6 +231,8 @@ static bool symbolize_locked(uintptr_t pc, bool exact, bool lines, mr_symbol *ou
          * they are known by their prefix. */
         if (strncmp(name, "mr_", 3) == 0)
             out->runtime = true;
+        char plain[256];
+        out->root = is_thread_root(mr_symbol_name(name, plain, sizeof plain));
     }
     Dwfl_Line *line = lines ? dwfl_module_getsrc(mod, addr) : NULL;
     if (line != NULL) {

@@ -18,7 +18,8 @@ typedef struct mr_symbol {
     const char *module;  /* path of the executable or shared object */
     uintptr_t modoff;    /* PC - module load address */
     bool runtime;        /* a frame of libmaprt itself */
-    bool system;         /* a frame of the C library or the dynamic loader */
+    bool system;         /* a frame of the C library, the loader or libmaprace.so */
+    bool root;           /* a thread's entry or the C start-up: stacks end here */
 } mr_symbol;
 
 /* Describes pc.  A return address (exact == false) is looked up at pc-1,
