@@ -39,12 +39,79 @@ static void park(mr_map *h, mr_alloc_kind kind, void *block, size_t size)
     r->blocks[r->len++] = (parked_block){block, size, kind};
 }
 
+/* ---- quarantine of released tables ------------------------------------------
+ *
+ * mr_mapassign returns a slot that the caller fills after the write claim
+ * is released, as Go's compiled code does.  In a program with a race,
+ * another goroutine's growth can release that slot's table in between;
+ * Go's collector keeps it alive, and the late store is merely lost.  In C
+ * it would be a store to freed (or unmapped) memory, a crash instead of
+ * the race report.  So released bucket arrays and overflow buckets wait
+ * here a while (bounded: TABLE_QUARANTINE_BYTES) before being freed. */
+
+enum { TABLE_QUARANTINE = 16, TABLE_QUARANTINE_BYTES = 32u << 20 };
+static pthread_mutex_t tq_lock = PTHREAD_MUTEX_INITIALIZER;
+static parked_block tq[TABLE_QUARANTINE];
+static size_t tq_next, tq_bytes;
+
+static void table_quarantine(mr_alloc_kind kind, void *block, size_t size)
+{
+    if (size > TABLE_QUARANTINE_BYTES / 2) {
+        /* A very large table: keeping it would cost too much memory. */
+        mr_hook_free(kind, block, size, NULL);
+        return;
+    }
+    parked_block evicted[TABLE_QUARANTINE];
+    size_t nevicted = 0;
+    pthread_mutex_lock(&tq_lock);
+    /* Make room: the slot we take, and bytes under the budget. */
+    for (size_t i = 0; i < TABLE_QUARANTINE && (tq[tq_next].p != NULL || tq_bytes + size > TABLE_QUARANTINE_BYTES);
+         i++) {
+        parked_block *old = &tq[(tq_next + i) % TABLE_QUARANTINE];
+        if (old->p == NULL)
+            continue;
+        tq_bytes -= old->size;
+        evicted[nevicted++] = *old;
+        old->p = NULL;
+        if (tq[tq_next].p == NULL && tq_bytes + size <= TABLE_QUARANTINE_BYTES)
+            break;
+    }
+    tq[tq_next] = (parked_block){block, size, kind};
+    tq_bytes += size;
+    tq_next = (tq_next + 1) % TABLE_QUARANTINE;
+    pthread_mutex_unlock(&tq_lock);
+    for (size_t i = 0; i < nevicted; i++)
+        mr_hook_free((mr_alloc_kind)evicted[i].kind, evicted[i].p, evicted[i].size, NULL);
+}
+
+__attribute__((destructor)) static void drain_table_quarantine(void)
+{
+    pthread_mutex_lock(&tq_lock);
+    for (size_t i = 0; i < TABLE_QUARANTINE; i++) {
+        if (tq[i].p != NULL)
+            mr_hook_free((mr_alloc_kind)tq[i].kind, tq[i].p, tq[i].size, NULL);
+        tq[i].p = NULL;
+    }
+    tq_bytes = 0;
+    pthread_mutex_unlock(&tq_lock);
+}
+
+static void tq_lock_for_fork(void) { pthread_mutex_lock(&tq_lock); }
+static void tq_unlock_after_fork(void) { pthread_mutex_unlock(&tq_lock); }
+
+__attribute__((constructor)) static void table_quarantine_atfork(void)
+{
+    pthread_atfork(tq_lock_for_fork, tq_unlock_after_fork, tq_unlock_after_fork);
+}
+
 void mr_release(mr_map *h, mr_alloc_kind kind, void *block, size_t size)
 {
     if (block == NULL)
         return;
     if (atomic_load_explicit(&h->iterators, memory_order_acquire) != 0)
         park(h, kind, block, size);
+    else if (kind == MR_ALLOC_BUCKETS || kind == MR_ALLOC_OVERFLOW)
+        table_quarantine(kind, block, size);
     else
         mr_hook_free(kind, block, size, h);
 }

@@ -52,7 +52,9 @@ typedef enum mr_alloc_kind {
 /* Zeroed memory of size bytes, or NULL (the runtime then reports running
  * out of memory). */
 MR_API void *mr_hook_alloc(mr_alloc_kind kind, size_t size, const void *owner);
-/* Frees what mr_hook_alloc returned, with the same kind and size. */
+/* Frees what mr_hook_alloc returned, with the same kind and size.  (The
+ * owner may be NULL: tables are freed some time after their map released
+ * them, when the map may be gone.) */
 MR_API void mr_hook_free(mr_alloc_kind kind, void *p, size_t size, const void *owner);
 
 /* ---- maps --------------------------------------------------------------- */
