@@ -191,16 +191,6 @@ mr_g *mr_g_pin(uint64_t goid)
     return found;
 }
 
-mr_g *mr_g_find(uint64_t goid)
-{
-    mr_g *found = NULL;
-    pthread_mutex_lock(&allg_lock);
-    for (mr_g *g = allg; g != NULL; g = g->next)
-        if (g->goid == goid)
-            found = g;
-    pthread_mutex_unlock(&allg_lock);
-    return found;
-}
 
 size_t mr_g_count(void)
 {

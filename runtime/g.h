@@ -76,10 +76,9 @@ mr_g *mr_g_new(uint64_t parent, uintptr_t createpc);
  * cannot be had quickly, as when a report interrupts a registration, the
  * list is walked anyway). */
 void mr_g_each(void (*fn)(mr_g *g, void *arg), void *arg);
-/* The live goroutine with this id, or NULL. */
-mr_g *mr_g_find(uint64_t goid);
-/* The same, asked for its stack (capture = 1), which also keeps its
- * record from being freed until capture is back to 0. */
+/* The live goroutine with this id, or NULL; it is asked for its stack
+ * (capture = 1), which also keeps its record from being freed until
+ * capture is back to 0. */
 mr_g *mr_g_pin(uint64_t goid);
 
 /* Blocks until the calling goroutine is the only live one (for Goexit in
