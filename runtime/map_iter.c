@@ -48,6 +48,16 @@ void mr_mapiterstop(mr_mapiter *it)
     it->elem = NULL;
 }
 
+/* The bucket after this one, wrapping around (once) at the table's end. */
+MR_INLINE uintptr_t next_bucket(mr_mapiter *it, uintptr_t bucket)
+{
+    if (++bucket == bucketShift(it->b_)) {
+        bucket = 0;
+        it->wrapped_ = 1;
+    }
+    return bucket;
+}
+
 /* The common case, taken while the table is the one the iteration began
  * with, no growth is under way and the iteration is not inside an old
  * bucket: no cell it reads is marked evacuated, every filled cell is
@@ -67,11 +77,7 @@ static bool iternext_stable(mr_mapiter *it, const mr_maptype *t)
                 return false;
             }
             b = bucketAt(t, it->buckets_, bucket);
-            bucket++;
-            if (bucket == bucketShift(it->b_)) {
-                bucket = 0;
-                it->wrapped_ = 1;
-            }
+            bucket = next_bucket(it, bucket);
             i = 0;
         }
         for (; i < bucketCnt; i++) {
@@ -140,11 +146,7 @@ next:
             b = bucketAt(t, it->buckets_, bucket);
             checkBucket = noCheck;
         }
-        bucket++;
-        if (bucket == bucketShift(it->b_)) {
-            bucket = 0;
-            it->wrapped_ = 1;
-        }
+        bucket = next_bucket(it, bucket);
         i = 0;
     }
     for (; i < bucketCnt; i++) {
