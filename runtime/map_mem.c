@@ -43,54 +43,96 @@ static void park(mr_map *h, mr_alloc_kind kind, void *block, size_t size)
  *
  * mr_mapassign returns a slot that the caller fills after the write claim
  * is released, as Go's compiled code does.  In a program with a race,
- * another goroutine's growth can release that slot's table in between;
- * Go's collector keeps it alive, and the late store is merely lost.  In C
- * it would be a store to freed (or unmapped) memory, a crash instead of
- * the race report.  So released bucket arrays and overflow buckets wait
- * here a while (bounded: TABLE_QUARANTINE_BYTES) before being freed. */
+ * another goroutine's growth can release that slot's table in between
+ * (while the first goroutine is preempted, a whole growth can happen);
+ * Go's collector keeps the table alive, and the late store is merely lost.
+ * In C it would be a store to freed or unmapped memory: a crash instead of
+ * the race report.  So a released table, with its overflow buckets, waits
+ * here until TABLE_QUARANTINE later tables have been released (or the
+ * byte budget is spent) before it is freed. */
 
 enum { TABLE_QUARANTINE = 16, TABLE_QUARANTINE_BYTES = 32u << 20 };
+
+typedef struct qtable {
+    void *array;         /* NULL: a free slot */
+    size_t size;         /* bytes of the array */
+    uint32_t bucketsize;
+    uint8_t b;           /* log2 of its main buckets */
+} qtable;
+
 static pthread_mutex_t tq_lock = PTHREAD_MUTEX_INITIALIZER;
-static parked_block tq[TABLE_QUARANTINE];
+static qtable tq[TABLE_QUARANTINE];
 static size_t tq_next, tq_bytes;
 
-static void table_quarantine(mr_alloc_kind kind, void *block, size_t size)
+/* Calls fn on each separately allocated overflow bucket of a table:
+ * preallocated ones lie inside the array. */
+static size_t each_separate_overflow(void *array, size_t size, uint32_t bucketsize, uint8_t b,
+                                     void (*fn)(void *ovf, uint32_t bucketsize, void *arg), void *arg)
 {
-    if (size > TABLE_QUARANTINE_BYTES / 2) {
+    char *lo = array, *hi = lo + size;
+    size_t n = 0;
+    for (uintptr_t i = 0; i < bucketShift(b); i++) {
+        bmap *ovf = *(bmap **)(lo + (i + 1) * bucketsize - sizeof(void *));
+        while (ovf != NULL) {
+            bmap *next = *(bmap **)((char *)ovf + bucketsize - sizeof(void *));
+            if ((char *)ovf < lo || (char *)ovf >= hi) {
+                if (fn)
+                    fn(ovf, bucketsize, arg);
+                n++;
+            }
+            ovf = next;
+        }
+    }
+    return n;
+}
+
+static void free_overflow(void *ovf, uint32_t bucketsize, void *arg)
+{
+    (void)arg;
+    mr_hook_free(MR_ALLOC_OVERFLOW, ovf, bucketsize, NULL);
+}
+
+static void free_table(const qtable *q)
+{
+    each_separate_overflow(q->array, q->size, q->bucketsize, q->b, free_overflow, NULL);
+    mr_hook_free(MR_ALLOC_BUCKETS, q->array, q->size, NULL);
+}
+
+static void table_quarantine(qtable q)
+{
+    if (q.size > TABLE_QUARANTINE_BYTES / 2) {
         /* A very large table: keeping it would cost too much memory. */
-        mr_hook_free(kind, block, size, NULL);
+        free_table(&q);
         return;
     }
-    parked_block evicted[TABLE_QUARANTINE];
+    qtable evicted[TABLE_QUARANTINE];
     size_t nevicted = 0;
     pthread_mutex_lock(&tq_lock);
-    /* Make room: the slot we take, and bytes under the budget. */
-    for (size_t i = 0; i < TABLE_QUARANTINE && (tq[tq_next].p != NULL || tq_bytes + size > TABLE_QUARANTINE_BYTES);
+    /* Make room: the slot we take, and bytes under the budget, oldest first. */
+    for (size_t i = 0; i < TABLE_QUARANTINE && (tq[tq_next].array != NULL || tq_bytes + q.size > TABLE_QUARANTINE_BYTES);
          i++) {
-        parked_block *old = &tq[(tq_next + i) % TABLE_QUARANTINE];
-        if (old->p == NULL)
+        qtable *old = &tq[(tq_next + i) % TABLE_QUARANTINE];
+        if (old->array == NULL)
             continue;
         tq_bytes -= old->size;
         evicted[nevicted++] = *old;
-        old->p = NULL;
-        if (tq[tq_next].p == NULL && tq_bytes + size <= TABLE_QUARANTINE_BYTES)
-            break;
+        old->array = NULL;
     }
-    tq[tq_next] = (parked_block){block, size, kind};
-    tq_bytes += size;
+    tq[tq_next] = q;
+    tq_bytes += q.size;
     tq_next = (tq_next + 1) % TABLE_QUARANTINE;
     pthread_mutex_unlock(&tq_lock);
     for (size_t i = 0; i < nevicted; i++)
-        mr_hook_free((mr_alloc_kind)evicted[i].kind, evicted[i].p, evicted[i].size, NULL);
+        free_table(&evicted[i]);
 }
 
 __attribute__((destructor)) static void drain_table_quarantine(void)
 {
     pthread_mutex_lock(&tq_lock);
     for (size_t i = 0; i < TABLE_QUARANTINE; i++) {
-        if (tq[i].p != NULL)
-            mr_hook_free((mr_alloc_kind)tq[i].kind, tq[i].p, tq[i].size, NULL);
-        tq[i].p = NULL;
+        if (tq[i].array != NULL)
+            free_table(&tq[i]);
+        tq[i].array = NULL;
     }
     tq_bytes = 0;
     pthread_mutex_unlock(&tq_lock);
@@ -110,8 +152,6 @@ void mr_release(mr_map *h, mr_alloc_kind kind, void *block, size_t size)
         return;
     if (atomic_load_explicit(&h->iterators, memory_order_acquire) != 0)
         park(h, kind, block, size);
-    else if (kind == MR_ALLOC_BUCKETS || kind == MR_ALLOC_OVERFLOW)
-        table_quarantine(kind, block, size);
     else
         mr_hook_free(kind, block, size, h);
 }
@@ -126,28 +166,32 @@ void mr_release_parked(mr_map *h)
     *r = (retired){0};
 }
 
+static void release_overflow_one(void *ovf, uint32_t bucketsize, void *h)
+{
+    mr_release(h, MR_ALLOC_OVERFLOW, ovf, bucketsize);
+}
+
 void mr_release_overflow(const mr_maptype *t, mr_map *h, void *array, uint8_t b)
 {
-    /* Separately allocated overflow buckets lie outside the array;
-     * preallocated ones inside it. */
-    char *lo = array, *hi = lo + mr_nbuckets_alloc(b) * t->bucketsize;
-    for (uintptr_t i = 0; i < bucketShift(b) && h->nseparate != 0; i++) {
-        bmap *ovf = overflow(t, bucketAt(t, array, i));
-        while (ovf != NULL) {
-            bmap *next = overflow(t, ovf);
-            if ((char *)ovf < lo || (char *)ovf >= hi) {
-                mr_release(h, MR_ALLOC_OVERFLOW, ovf, t->bucketsize);
-                h->nseparate--;
-            }
-            ovf = next;
-        }
-    }
+    if (h->nseparate == 0)
+        return;
+    h->nseparate -= each_separate_overflow(array, mr_nbuckets_alloc(b) * t->bucketsize, t->bucketsize, b,
+                                           release_overflow_one, h);
 }
 
 void mr_release_bucket_array(const mr_maptype *t, mr_map *h, void *array, uint8_t b)
 {
-    mr_release_overflow(t, h, array, b);
-    mr_release(h, MR_ALLOC_BUCKETS, array, mr_nbuckets_alloc(b) * t->bucketsize);
+    size_t size = mr_nbuckets_alloc(b) * t->bucketsize;
+    if (atomic_load_explicit(&h->iterators, memory_order_acquire) != 0) {
+        /* An open iteration may read it: parked with the map. */
+        mr_release_overflow(t, h, array, b);
+        mr_release(h, MR_ALLOC_BUCKETS, array, size);
+        return;
+    }
+    /* The table goes to the quarantine whole, overflow chains included. */
+    if (h->nseparate != 0)
+        h->nseparate -= each_separate_overflow(array, size, t->bucketsize, b, NULL, NULL);
+    table_quarantine((qtable){array, size, t->bucketsize, b});
 }
 
 /* Out-of-line keys and elements of the live cells of one table: cells
