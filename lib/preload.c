@@ -25,6 +25,10 @@
 maprace_options maprace_opts;
 int (*maprace_describe_pc)(uintptr_t pc, int exact, mr_pcinfo *out);
 
+/* libmaprt's own bodies of the hooks.  Each is looked up when first
+ * needed (NEXT): libmaprt's constructors call hooks before this library's
+ * constructor has run, and when libmaprt is loaded on demand its
+ * constructors call them from inside dlopen. */
 static struct {
     void *(*alloc)(mr_alloc_kind, size_t, const void *);
     void (*free)(mr_alloc_kind, void *, size_t, const void *);
@@ -36,52 +40,23 @@ static struct {
     void (*defer_start)(const mr_defer_event *);
     void (*defer_end)(const mr_defer_event *);
     void (*report)(const mr_report_event *);
-    uint64_t (*goid)(void);
 } next;
 
-static bool active;
+#define NEXT(field, name)                                                                              \
+    (next.field != NULL ? next.field                                                                   \
+                        : (next.field = (__typeof__(next.field))dlsym(RTLD_NEXT, name)))
+
+static _Atomic bool active;
 
 bool maprace_active(void)
 {
-    return active;
-}
-static bool resolved_all;
-static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
-
-#define FIND(field, name) next.field = (__typeof__(next.field))dlsym(RTLD_NEXT, name)
-
-/* libmaprt's constructors may call hooks before this library's constructor
- * has run, so the originals are looked up on first need. */
-static void resolve(void)
-{
-    FIND(report, "mr_hook_report");
-    FIND(alloc, "mr_hook_alloc");
-    FIND(free, "mr_hook_free");
-    FIND(map_made, "mr_hook_map_made");
-    FIND(map_freed, "mr_hook_map_freed");
-    FIND(defer_touch, "mr_hook_defer_touch");
-    FIND(goroutine_start, "mr_hook_goroutine_start");
-    FIND(goroutine_exit, "mr_hook_goroutine_exit");
-    FIND(defer_start, "mr_hook_defer_start");
-    FIND(defer_end, "mr_hook_defer_end");
-    next.goid = (uint64_t(*)(void))dlsym(RTLD_DEFAULT, "mr_goid");
-    maprace_describe_pc = (int (*)(uintptr_t, int, mr_pcinfo *))dlsym(RTLD_DEFAULT, "mr_describe_pc");
-    resolved_all = next.report && next.alloc && next.free && next.map_made && next.map_freed &&
-                   next.defer_touch && next.goroutine_start && next.goroutine_exit && next.defer_start &&
-                   next.defer_end && next.goid;
+    return atomic_load_explicit(&active, memory_order_acquire);
 }
 
-#define RESOLVE() pthread_once(&resolve_once, resolve)
-
-__attribute__((constructor)) static void maprace_init(void)
+/* Reads the options and starts watching; a bad option ends the program
+ * before it starts, as the sanitizers do. */
+static void activate(void)
 {
-    RESOLVE();
-    if (dlsym(RTLD_NEXT, "mr_hook_report") == NULL)
-        return; /* no libmaprt in this process: stay inert, silently */
-    if (!resolved_all) {
-        fprintf(stderr, "maprace: this libmaprt lacks hooks libmaprace.so needs; maprace is off\n");
-        return;
-    }
     char err[512];
     bool secure = getauxval(AT_SECURE) != 0;
     if (!maprace_parse_options(getenv("MAPRACE_OPTIONS"), secure, &maprace_opts, err, sizeof err)) {
@@ -94,31 +69,72 @@ __attribute__((constructor)) static void maprace_init(void)
     }
     if (maprace_opts.verbosity >= 1 && maprace_opts.log_to_file)
         fprintf(stderr, "maprace: race log: %s.%d.jsonl\n", maprace_opts.log_path, (int)getpid());
-    active = true;
+    maprace_describe_pc = maprace_rt.describe_pc;
+    atomic_store_explicit(&active, true, memory_order_release);
+}
+
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+
+static void load_runtime(void)
+{
+    char err[512];
+    if (!maprace_runtime_load(err, sizeof err)) {
+        fprintf(stderr, "maprace: %s; hash tables are not watched\n", err);
+        return;
+    }
+    activate();
+}
+
+bool maprace_watch(void)
+{
+    if (maprace_active())
+        return true;
+    pthread_once(&load_once, load_runtime);
+    return maprace_active();
+}
+
+__attribute__((constructor)) static void maprace_init(void)
+{
+    if (dlsym(RTLD_NEXT, "mr_hook_report") != NULL) { /* a program built on libmaprt */
+        if (!maprace_runtime_find()) {
+            fprintf(stderr, "maprace: this libmaprt lacks services libmaprace.so needs; maprace is off\n");
+            return;
+        }
+        pthread_once(&load_once, activate);
+        return;
+    }
+    /* A program that uses GLib: watch its tables from the start (its
+     * main thread becomes goroutine 1).  Anything else stays untouched
+     * until it makes a table maprace watches, if ever. */
+    if (dlsym(RTLD_NEXT, "g_hash_table_new_full") != NULL)
+        maprace_watch();
 }
 
 /* ---- allocation: passed through (maprace keeps its own memory apart) --- */
 
 void *mr_hook_alloc(mr_alloc_kind kind, size_t size, const void *owner)
 {
-    RESOLVE();
+    if (NEXT(alloc, "mr_hook_alloc") == NULL) /* (inside libmaprt's dlopen) */
+        return calloc(1, size ? size : 1);
     return next.alloc(kind, size, owner);
 }
 
 void mr_hook_free(mr_alloc_kind kind, void *p, size_t size, const void *owner)
 {
-    RESOLVE();
-    next.free(kind, p, size, owner);
+    if (NEXT(free, "mr_hook_free") == NULL)
+        free(p);
+    else
+        next.free(kind, p, size, owner);
 }
 
 /* ---- maps ----------------------------------------------------------------- */
 
-static int capture(uintptr_t *pcs, int max)
+__attribute__((noinline)) int maprace_capture(uintptr_t *pcs, int max, int skip)
 {
-    void *buf[REC_FRAMES + 2];
-    int n = backtrace(buf, REC_FRAMES + 2);
-    /* Skip this function and the hook itself. */
-    int skip = n > 2 ? 2 : n;
+    void *buf[REC_FRAMES + 8];
+    int n = backtrace(buf, REC_FRAMES + 8);
+    /* Leave out this function and its caller, and what the caller asks. */
+    skip += 2;
     int k = 0;
     for (int i = skip; i < n && k < max; i++)
         pcs[k++] = (uintptr_t)buf[i];
@@ -127,57 +143,56 @@ static int capture(uintptr_t *pcs, int max)
 
 void mr_hook_map_made(const struct mr_map *h, const struct mr_maptype *t, uintptr_t pc)
 {
-    RESOLVE();
     if (active) {
         uintptr_t pcs[REC_FRAMES];
-        int n = capture(pcs, REC_FRAMES);
-        records_map_made(h, t->name, next.goid(), pcs, n);
+        int n = maprace_capture(pcs, REC_FRAMES, 0);
+        records_map_made(h, t->name, maprace_rt.goid(), pcs, n);
     }
-    next.map_made(h, t, pc);
+    if (NEXT(map_made, "mr_hook_map_made") != NULL)
+        next.map_made(h, t, pc);
 }
 
 void mr_hook_map_freed(const struct mr_map *h, const struct mr_maptype *t, uintptr_t pc)
 {
-    RESOLVE();
     if (active) {
         uintptr_t pcs[REC_FRAMES];
-        int n = capture(pcs, REC_FRAMES);
-        records_map_freed(h, next.goid(), pcs, n);
+        int n = maprace_capture(pcs, REC_FRAMES, 0);
+        records_map_freed(h, maprace_rt.goid(), pcs, n);
     }
-    next.map_freed(h, t, pc);
+    if (NEXT(map_freed, "mr_hook_map_freed") != NULL)
+        next.map_freed(h, t, pc);
 }
 
 /* ---- goroutines and deferred calls ------------------------------------------ */
 
 void mr_hook_defer_touch(const struct mr_map *h, mr_mapop op, uintptr_t pc)
 {
-    RESOLVE();
     if (active) {
-        running_defers *rd = records_running_self(next.goid());
+        running_defers *rd = records_running_self(maprace_rt.goid());
         int n = rd ? atomic_load(&rd->n) : 0;
         if (n > 0 && n <= MAX_RUNNING)
             records_touch(h, op, pc, &rd->ev[n - 1]);
     }
-    next.defer_touch(h, op, pc);
+    if (NEXT(defer_touch, "mr_hook_defer_touch") != NULL)
+        next.defer_touch(h, op, pc);
 }
 
 void mr_hook_goroutine_start(uint64_t goid, uint64_t parent, uintptr_t createpc)
 {
-    RESOLVE();
-    next.goroutine_start(goid, parent, createpc);
+    if (NEXT(goroutine_start, "mr_hook_goroutine_start") != NULL)
+        next.goroutine_start(goid, parent, createpc);
 }
 
 void mr_hook_goroutine_exit(uint64_t goid)
 {
-    RESOLVE();
     if (active)
         records_goroutine_exit(goid);
-    next.goroutine_exit(goid);
+    if (NEXT(goroutine_exit, "mr_hook_goroutine_exit") != NULL)
+        next.goroutine_exit(goid);
 }
 
 void mr_hook_defer_start(const mr_defer_event *e)
 {
-    RESOLVE();
     if (active) {
         running_defers *rd = records_running_self(e->goid);
         if (rd != NULL) {
@@ -187,26 +202,27 @@ void mr_hook_defer_start(const mr_defer_event *e)
             atomic_store(&rd->n, n + 1);
         }
     }
-    next.defer_start(e);
+    if (NEXT(defer_start, "mr_hook_defer_start") != NULL)
+        next.defer_start(e);
 }
 
 void mr_hook_defer_end(const mr_defer_event *e)
 {
-    RESOLVE();
     if (active) {
         running_defers *rd = records_running_self(e->goid);
         if (rd != NULL && atomic_load(&rd->n) > 0)
             atomic_fetch_sub(&rd->n, 1);
     }
-    next.defer_end(e);
+    if (NEXT(defer_end, "mr_hook_defer_end") != NULL)
+        next.defer_end(e);
 }
 
 /* ---- reports ---------------------------------------------------------------- */
 
 void mr_hook_report(const mr_report_event *e)
 {
-    RESOLVE();
     if (active)
         maprace_report(e);
-    next.report(e);
+    if (NEXT(report, "mr_hook_report") != NULL)
+        next.report(e);
 }

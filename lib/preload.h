@@ -6,6 +6,7 @@
 
 #include "options.h"
 #include "records.h"
+#include "rt.h"
 
 #include <maprt_hooks.h>
 
@@ -19,6 +20,14 @@ void maprace_report(const mr_report_event *e);
 
 /* Is maprace watching this process (libmaprt present, options good)? */
 bool maprace_active(void);
+
+/* Makes sure maprace watches this process, loading libmaprt if the
+ * program did not link it; false if it cannot (said once on stderr). */
+bool maprace_watch(void);
+
+/* The caller's caller's stack, return addresses innermost first (skip:
+ * further frames to leave out). */
+int maprace_capture(uintptr_t *pcs, int max, int skip);
 
 /* policy.c: reads a suppressions file; false with a message on error. */
 bool maprace_load_suppressions(const char *path, char *err, size_t errlen);

@@ -234,8 +234,9 @@ static void with_record(const maprec *r, void *arg)
 {
     ctx *c = arg;
     const mr_report_event *e = c->e;
-    const char *type = r && r->type ? r->type : e->maptype ? ((const mr_maptype *)e->maptype)->name : "map";
-    put(c->text, "\nmaprace: map %p (%s)", (const void *)e->map, type);
+    const char *type = r && r->type ? r->type : e->tabletype ? e->tabletype : "map";
+    /* libmaprt's maps are maps; a GHashTable or hsearch_r table is a table. */
+    put(c->text, "\nmaprace: %s %p (%s)", e->maptype != NULL ? "map" : "table", (const void *)e->map, type);
     put(c->json, "\"map\":{\"address\":\"%p\",\"type\":", (const void *)e->map);
     put_json_string(c->json, type);
     if (r == NULL) {

@@ -29,14 +29,8 @@ static size_t nallg;
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 
-/* A thread's record leaves the registry when the thread exits. */
-static void g_exit(void *p)
+void mr_g_unregister(mr_g *g)
 {
-    mr_g *g = p;
-    /* A report holding this record (mr_g_pin) finishes with it first. */
-    while (atomic_load(&g->capture) != 0)
-        sched_yield();
-    atomic_store(&g->status, MR_G_DEAD);
     pthread_mutex_lock(&allg_lock);
     if (g->prev)
         g->prev->next = g->next;
@@ -47,6 +41,17 @@ static void g_exit(void *p)
     nallg--;
     pthread_cond_broadcast(&allg_changed);
     pthread_mutex_unlock(&allg_lock);
+}
+
+/* A thread's record leaves the registry when the thread exits. */
+static void g_exit(void *p)
+{
+    mr_g *g = p;
+    /* A report holding this record (mr_g_pin) finishes with it first. */
+    while (atomic_load(&g->capture) != 0)
+        sched_yield();
+    atomic_store(&g->status, MR_G_DEAD);
+    mr_g_unregister(g);
     mr_hook_goroutine_exit(g->goid);
     mr_tls_g = NULL;
     mr_hook_free(MR_ALLOC_GOROUTINE, g, sizeof *g, NULL);

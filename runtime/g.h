@@ -67,6 +67,8 @@ mr_g *mr_getg(void);
 /* Adds a record to the registry of live goroutines: done by mr_go before
  * the thread starts, so the goroutine counts from its creation on. */
 void mr_g_register(mr_g *g);
+/* Takes a record out of the registry (at its thread's exit). */
+void mr_g_unregister(mr_g *g);
 /* Binds a registered record to the calling (new) thread. */
 void mr_g_start(mr_g *g);
 /* Makes a record for a goroutine about to be started by `parent`. */

@@ -9,6 +9,7 @@
 
 #include "g.h"
 #include "mapfatal.h"
+#include "maprt_foreign.h"
 #include "maprt_hooks.h"
 #include "panic.h"
 
@@ -131,4 +132,30 @@ void mr_mutex_unlock(mr_mutex *m)
     pthread_mutex_unlock(&m->mu_);
     if (!was)
         mr_throw("sync: unlock of unlocked mutex");
+}
+
+/* ---- threads the program starts itself (maprt_foreign.h) ------------------ */
+
+void *mr_thread_prepare(uintptr_t createpc)
+{
+    mr_g *g = mr_g_new(mr_getg_id(), createpc);
+    if (g != NULL)
+        mr_g_register(g); /* it counts from its creation on, as mr_go's */
+    return g;
+}
+
+void mr_thread_abandon(void *rec)
+{
+    mr_g *g = rec;
+    if (g == NULL)
+        return;
+    /* It never ran: take it out again, as its thread's exit would. */
+    mr_g_unregister(g);
+    mr_hook_free(MR_ALLOC_GOROUTINE, g, sizeof *g, NULL);
+}
+
+void mr_thread_begin(void *rec)
+{
+    if (rec != NULL)
+        mr_g_start(rec);
 }

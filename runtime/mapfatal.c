@@ -15,6 +15,7 @@
 #include "mapfatal.h"
 
 #include "g.h"
+#include "maprt_foreign.h"
 #include "map_internal.h"
 #include "panic.h"
 #include "report.h"
@@ -26,6 +27,26 @@
 #include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
+
+/* What a race report needs of the table raced on: its claim word, and how
+ * to name it.  An mr_map, or a foreign table (maprt_foreign.h). */
+typedef struct race_site {
+    _Atomic uint64_t *claim;
+    const void *addr;
+    const mr_maptype *maptype; /* NULL for a foreign table */
+    const char *type;
+} race_site;
+
+static race_site map_site(const mr_map *h)
+{
+    mr_map *m = (mr_map *)h;
+    return (race_site){m ? &m->writer : NULL, h, m ? m->type : NULL, m && m->type ? m->type->name : NULL};
+}
+
+static race_site table_site(mr_table *t)
+{
+    return (race_site){&t->writer, t->addr, NULL, t->type};
+}
 
 enum { WRITER_WAIT_MS = 1000, OTHERS_WAIT_MS = 500, CATCH_WRITE_MS = 100 };
 
@@ -57,18 +78,18 @@ static long ms_since(const struct timespec *start)
     return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
-static bool catch_in_write(mr_map *h, mr_g *writer, uint64_t holder)
+static bool catch_in_write(const race_site *site, mr_g *writer, uint64_t holder)
 {
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     /* (The writer was pinned: its capture is 1 already.) */
     for (unsigned tries = 0;; tries++) {
         uint64_t expected = holder;
-        if (atomic_compare_exchange_strong(&h->writer, &expected, holder | MR_WRITER_WATCHED)) {
+        if (atomic_compare_exchange_strong(site->claim, &expected, holder | MR_WRITER_WATCHED)) {
             /* Wait for the stack, unless the mark is lost meanwhile (or
              * the write never ends: a user equality function that blocks). */
             while (atomic_load(&writer->capture) != 2 &&
-                   atomic_load(&h->writer) == (holder | MR_WRITER_WATCHED) &&
+                   atomic_load(site->claim) == (holder | MR_WRITER_WATCHED) &&
                    ms_since(&start) < WRITER_WAIT_MS)
                 sched_yield();
             if (atomic_load(&writer->capture) == 2)
@@ -86,7 +107,14 @@ static bool catch_in_write(mr_map *h, mr_g *writer, uint64_t holder)
 
 /* The report of a race: the goroutine that noticed, the writer, and (for
  * a fatal report) every other goroutine; then the report hook. */
-static void print_race(const char *prefix, mr_mapfault fault, const mr_map *h, uint64_t holder, mr_g *self,
+static void notify(mr_mapfault fault, const race_site *site, const mr_report_goroutine *lead, int nlead,
+                   bool others)
+{
+    mr_report_notify(fault_message(fault), fault_message(fault), (const mr_map *)site->addr, site->maptype,
+                     site->type, lead, nlead, others);
+}
+
+static void print_race(const char *prefix, mr_mapfault fault, const race_site *site, uint64_t holder, mr_g *self,
                        const mr_stack *own, mr_g *writer, bool in_write, bool others)
 {
     mr_report_printf("%s%s\n", prefix, fault_message(fault));
@@ -94,7 +122,7 @@ static void print_race(const char *prefix, mr_mapfault fault, const mr_map *h, u
     int nlead = 0;
     lead[nlead++] = mr_report_entry(self, own, MR_ROLE_DETECTOR);
     if (own == NULL) { /* GOTRACEBACK=none */
-        mr_report_notify(fault_message(fault), fault_message(fault), h, h ? h->type : NULL, lead, nlead, false);
+        notify(fault, site, lead, nlead, false);
         return;
     }
     mr_report_section(self, own, NULL, NULL);
@@ -110,10 +138,10 @@ static void print_race(const char *prefix, mr_mapfault fault, const mr_map *h, u
     }
     if (others)
         mr_report_others(self, writer);
-    mr_report_notify(fault_message(fault), fault_message(fault), h, h ? h->type : NULL, lead, nlead, others);
+    notify(fault, site, lead, nlead, others);
 }
 
-void mr_map_fatal(mr_mapfault fault, const mr_map *h, uint64_t holder)
+static __attribute__((noreturn, noinline)) void race_fatal(mr_mapfault fault, const race_site *site, uint64_t holder)
 {
     mr_report_begin();
     mr_g *self = mr_getg();
@@ -123,7 +151,7 @@ void mr_map_fatal(mr_mapfault fault, const mr_map *h, uint64_t holder)
     mr_g *writer = holder != 0 && holder != self->goid ? mr_g_pin(holder) : NULL;
     bool in_write = false;
     if (writer != NULL && tracebacks) {
-        in_write = catch_in_write((mr_map *)h, writer, holder);
+        in_write = catch_in_write(site, writer, holder);
         if (!in_write)
             mr_capture_ask(writer); /* its write is over: ask it by signal */
     }
@@ -132,8 +160,14 @@ void mr_map_fatal(mr_mapfault fault, const mr_map *h, uint64_t holder)
         mr_capture_self(&own);
         mr_capture_others(OTHERS_WAIT_MS);
     }
-    print_race("fatal error: ", fault, h, holder, self, tracebacks ? &own : NULL, writer, in_write, true);
+    print_race("fatal error: ", fault, site, holder, self, tracebacks ? &own : NULL, writer, in_write, true);
     mr_report_exit();
+}
+
+void mr_map_fatal(mr_mapfault fault, const mr_map *h, uint64_t holder)
+{
+    race_site site = map_site(h);
+    race_fatal(fault, &site, holder);
 }
 
 /* ---- races that may let the program go on ----------------------------------
@@ -146,12 +180,12 @@ void mr_map_fatal(mr_mapfault fault, const mr_map *h, uint64_t holder)
 static pthread_mutex_t decide_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic int going_on;
 
-static void race_decide(mr_mapfault fault, const mr_map *h, uint64_t holder)
+static void race_decide(mr_mapfault fault, const race_site *site, uint64_t holder)
 {
     pthread_mutex_lock(&decide_lock);
     mr_g *self = mr_getg();
     mr_g *writer = holder != 0 && holder != self->goid ? mr_g_pin(holder) : NULL;
-    bool in_write = writer != NULL && catch_in_write((mr_map *)h, writer, holder);
+    bool in_write = writer != NULL && catch_in_write(site, writer, holder);
     mr_stack own;
     mr_capture_self(&own);
     mr_report_goroutine lead[2];
@@ -159,20 +193,21 @@ static void race_decide(mr_mapfault fault, const mr_map *h, uint64_t holder)
     lead[nlead++] = mr_report_entry(self, &own, MR_ROLE_DETECTOR);
     if (writer != NULL)
         lead[nlead++] = mr_report_entry(writer, in_write ? &writer->stack : NULL, MR_ROLE_WRITER);
-    mr_report_event e = {fault_message(fault), fault_message(fault), h, h->type, nlead, lead};
+    mr_report_event e = {fault_message(fault), fault_message(fault), (const mr_map *)site->addr, site->maptype,
+                         nlead, lead, site->type};
     int decision = mr_hook_race_decide(&e);
     if (decision == MR_RACE_REPORT_HALT) {
         mr_report_begin();
         bool tracebacks = mr_traceback_level() != MR_TB_NONE;
         if (tracebacks)
             mr_capture_others(OTHERS_WAIT_MS);
-        print_race("fatal error: ", fault, h, holder, self, tracebacks ? &own : NULL, writer, in_write, true);
+        print_race("fatal error: ", fault, site, holder, self, tracebacks ? &own : NULL, writer, in_write, true);
         mr_report_exit();
     }
     if (decision == MR_RACE_REPORT_CONTINUE && mr_traceback_level() != MR_TB_NONE)
-        print_race("warning: ", fault, h, holder, self, &own, writer, in_write, false);
+        print_race("warning: ", fault, site, holder, self, &own, writer, in_write, false);
     else if (decision == MR_RACE_REPORT_CONTINUE)
-        print_race("warning: ", fault, h, holder, self, NULL, writer, in_write, false);
+        print_race("warning: ", fault, site, holder, self, NULL, writer, in_write, false);
     if (writer != NULL)
         atomic_store(&writer->capture, 0);
     pthread_mutex_unlock(&decide_lock);
@@ -180,10 +215,10 @@ static void race_decide(mr_mapfault fault, const mr_map *h, uint64_t holder)
 
 /* Going on after a race: wait until the holder has finished its write, so
  * that what the caller does next does not meet a half-done one. */
-static void wait_for_holder(const mr_map *h, uint64_t holder)
+static void wait_for_holder(const race_site *site, uint64_t holder)
 {
     while (holder != 0) {
-        uint64_t w = atomic_load_explicit(&((mr_map *)h)->writer, memory_order_acquire);
+        uint64_t w = atomic_load_explicit(site->claim, memory_order_acquire);
         if (w == MR_WRITER_FREED || (w & ~MR_WRITER_WATCHED) != holder)
             return;
         sched_yield();
@@ -191,13 +226,13 @@ static void wait_for_holder(const mr_map *h, uint64_t holder)
 }
 
 /* A race: fatal, unless the race policy lets the program go on. */
-static void map_race(mr_mapfault fault, const mr_map *h, uint64_t holder)
+static void site_race(mr_mapfault fault, const race_site *site, uint64_t holder)
 {
     if (mr_hook_race_policy() != MR_RACE_DECIDE)
-        mr_map_fatal(fault, h, holder);
+        race_fatal(fault, site, holder);
     atomic_store(&going_on, 1);
-    race_decide(fault, h, holder);
-    wait_for_holder(h, holder);
+    race_decide(fault, site, holder);
+    wait_for_holder(site, holder);
 }
 
 /* A fatal error of the runtime itself: the message and this goroutine. */
@@ -211,7 +246,7 @@ void mr_throw(const char *msg)
     if (mr_traceback_level() != MR_TB_NONE)
         mr_report_section(self, &own, NULL, NULL);
     mr_report_goroutine lead = mr_report_entry(self, &own, MR_ROLE_DETECTOR);
-    mr_report_notify("fatal error", msg, NULL, NULL, &lead, 1, false);
+    mr_report_notify("fatal error", msg, NULL, NULL, NULL, &lead, 1, false);
     mr_report_exit();
 }
 
@@ -221,14 +256,16 @@ void mr_panic_nilmap(void)
     mr_panic_runtime_error("assignment to entry in nil map");
 }
 
-void mr_map_claim_failed(const mr_map *h, uint64_t observed)
+/* ---- the entry points: the map's, and foreign tables' ----------------------- */
+
+static void site_claim_failed(const race_site *site, uint64_t observed)
 {
     if (observed == MR_WRITER_FREED)
-        mr_map_fatal(MR_FAULT_FREED, h, 0);
-    map_race(MR_FAULT_WRITES, h, observed & ~MR_WRITER_WATCHED);
+        race_fatal(MR_FAULT_FREED, site, 0);
+    site_race(MR_FAULT_WRITES, site, observed & ~MR_WRITER_WATCHED);
 }
 
-void mr_map_claim_lost(const mr_map *h, uint64_t observed)
+static void site_claim_lost(const race_site *site, uint64_t observed)
 {
     mr_g *g = mr_tls_g;
     if (observed == (mr_tls_goid | MR_WRITER_WATCHED) && g != NULL) {
@@ -245,14 +282,50 @@ void mr_map_claim_lost(const mr_map *h, uint64_t observed)
             pause();
     }
     if (observed == MR_WRITER_FREED)
-        mr_map_fatal(MR_FAULT_FREED, h, 0);
+        race_fatal(MR_FAULT_FREED, site, 0);
     /* Someone released or took our claim: another writer ran unchecked. */
-    map_race(MR_FAULT_WRITES, h, observed & ~MR_WRITER_WATCHED);
+    site_race(MR_FAULT_WRITES, site, observed & ~MR_WRITER_WATCHED);
+}
+
+static void site_read_failed(const race_site *site, uint64_t observed, mr_mapfault fault)
+{
+    if (observed == MR_WRITER_FREED)
+        race_fatal(MR_FAULT_FREED, site, 0);
+    site_race(fault, site, observed & ~MR_WRITER_WATCHED);
+}
+
+void mr_map_claim_failed(const mr_map *h, uint64_t observed)
+{
+    race_site site = map_site(h);
+    site_claim_failed(&site, observed);
+}
+
+void mr_map_claim_lost(const mr_map *h, uint64_t observed)
+{
+    race_site site = map_site(h);
+    site_claim_lost(&site, observed);
 }
 
 void mr_map_read_failed(const mr_map *h, uint64_t observed, mr_mapfault fault)
 {
-    if (observed == MR_WRITER_FREED)
-        mr_map_fatal(MR_FAULT_FREED, h, 0);
-    map_race(fault, h, observed & ~MR_WRITER_WATCHED);
+    race_site site = map_site(h);
+    site_read_failed(&site, observed, fault);
+}
+
+void mr_table_claim_failed(mr_table *t, uint64_t seen)
+{
+    race_site site = table_site(t);
+    site_claim_failed(&site, seen);
+}
+
+void mr_table_claim_lost(mr_table *t, uint64_t seen)
+{
+    race_site site = table_site(t);
+    site_claim_lost(&site, seen);
+}
+
+void mr_table_read_failed(mr_table *t, uint64_t seen, mr_table_read how)
+{
+    race_site site = table_site(t);
+    site_read_failed(&site, seen, how == MR_TABLE_ITERATE ? MR_FAULT_ITERATE : MR_FAULT_READ);
 }

@@ -118,10 +118,13 @@ typedef struct mr_report_goroutine {
 typedef struct mr_report_event {
     const char *kind;       /* "concurrent map writes", "panic", ... */
     const char *message;    /* the report's first line, without "fatal error: " */
-    const struct mr_map *map;          /* NULL unless a map error */
-    const struct mr_maptype *maptype;
+    const struct mr_map *map;          /* NULL unless a map error; for a foreign
+                                          table (maprt_foreign.h), its address */
+    const struct mr_maptype *maptype;  /* NULL for a foreign table */
     int ngoroutines;
     const mr_report_goroutine *goroutines; /* in report order */
+    const char *tabletype;  /* the table's printable type ("map[string]int64",
+                               "GHashTable"), NULL unless a map error */
 } mr_report_event;
 
 /* Race policy.  When a map race is found, the runtime first asks

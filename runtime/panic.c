@@ -209,7 +209,7 @@ __attribute__((noreturn)) static void fatalpanic(mr_g *g)
     if (nl != NULL)
         *nl = '\0';
     mr_report_goroutine lead = mr_report_entry(g, n > 0 ? &chain[0]->stack : NULL, MR_ROLE_DETECTOR);
-    mr_report_notify("panic", text + strlen("panic: "), NULL, NULL, &lead, 1, all);
+    mr_report_notify("panic", text + strlen("panic: "), NULL, NULL, NULL, &lead, 1, all);
     mr_report_exit();
 }
 

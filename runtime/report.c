@@ -204,14 +204,15 @@ static void add_other(mr_g *g, void *arg)
 }
 
 void mr_report_notify(const char *kind, const char *message, const struct mr_map *map,
-                      const struct mr_maptype *maptype, const mr_report_goroutine *lead, int nlead, bool others)
+                      const struct mr_maptype *maptype, const char *tabletype, const mr_report_goroutine *lead,
+                      int nlead, bool others)
 {
     nreported = 0;
     for (int i = 0; i < nlead && nreported < MAX_REPORTED; i++)
         reported[nreported++] = lead[i];
     if (others)
         mr_g_each(add_other, NULL);
-    mr_report_event e = {kind, message, map, maptype, nreported, reported};
+    mr_report_event e = {kind, message, map, maptype, nreported, reported, tabletype};
     mr_hook_report(&e);
 }
 

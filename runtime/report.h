@@ -61,7 +61,8 @@ mr_report_goroutine mr_report_entry(const mr_g *g, const mr_stack *st, mr_role r
 /* Calls mr_hook_report: the lead goroutines, then (if others) every other
  * live goroutine, with the stacks mr_capture_others took. */
 void mr_report_notify(const char *kind, const char *message, const struct mr_map *map,
-                      const struct mr_maptype *maptype, const mr_report_goroutine *lead, int nlead, bool others);
+                      const struct mr_maptype *maptype, const char *tabletype, const mr_report_goroutine *lead,
+                      int nlead, bool others);
 
 /* Ends the process: status 2, or abort() for GOTRACEBACK=crash. */
 __attribute__((noreturn)) void mr_report_exit(void);

@@ -133,7 +133,7 @@ int main(int argc, char **argv)
        "GOTRACEBACK=none: the message line only");
     setenv("GOTRACEBACK", "system", 1);
     run("writes", &r);
-    ok(r.status == 2 && strstr(r.err, "\nmr_map_fatal(...)\n\t/") != NULL,
+    ok(r.status == 2 && strstr(r.err, "\nrace_fatal(...)\n\t/") != NULL,
        "GOTRACEBACK=system: the runtime's own frames are shown");
     setenv("GOTRACEBACK", "crash", 1);
     run("writes", &r);

@@ -1,0 +1,101 @@
+/*
+ * tables.h — the detection core for hash tables libmaprt did not make.
+ *
+ * Each watched table (a GHashTable, an hsearch_r table, ...) has an entry
+ * in a side table keyed by its address, holding its write claim (an
+ * mr_table, maprt_foreign.h).  The interposer of each table family
+ * (glib.c, hsearch.c) wraps the family's entry points with the calls
+ * below; everything else — the claim protocol, reports, the race log,
+ * options, continue mode — is shared with libmaprt's own maps.
+ *
+ * The lookup is lock-free: entries are never freed, only marked free and
+ * reused, so a lookup racing with a table's destruction reads valid
+ * memory.  Only a table's first sighting and its end take a lock.
+ */
+#ifndef MAPRACE_TABLES_H
+#define MAPRACE_TABLES_H
+
+#include "rt.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct tentry {
+    _Atomic(struct tentry *) next; /* in its bucket's chain */
+    _Atomic uintptr_t key;         /* the table's address; 0 while free */
+    mr_table claim;
+    /* References counted through the interposed constructors, ref and
+     * unref: the last unref ends the table.  -1: not known (the table
+     * was made before maprace watched, or by a call maprace cannot see). */
+    _Atomic long refs;
+} tentry;
+
+/* Nesting of interposed calls in this thread: calls a table makes into
+ * its own family from inside an interposed call (its internal calls,
+ * destroy notifiers, foreach callbacks) go straight through. */
+extern __thread int tables_depth __attribute__((tls_model("initial-exec")));
+/* This thread's goroutine id, once known. */
+extern __thread uint64_t tables_goid __attribute__((tls_model("initial-exec")));
+
+/* The entry of a table, made on first sight (with an unknown creation). */
+tentry *tables_find_slow(const void *table, const char *type);
+
+/* The table was just made (refs: its reference count, 1); records its
+ * creation stack, leaving out `skip` frames below the interposer's caller. */
+void tables_made(const void *table, const char *type, int skip);
+/* The table is gone (its memory is about to be, or was, released). */
+void tables_gone(const void *table);
+
+static inline uint64_t tables_me(void)
+{
+    uint64_t me = tables_goid;
+    if (__builtin_expect(me == 0, 0))
+        me = tables_goid = maprace_rt.goid();
+    return me;
+}
+
+static inline size_t tables_bucket(const void *table)
+{
+    return (size_t)(((uintptr_t)table >> 4) * 0x9e3779b97f4a7c15ULL >> 48); /* 1 << 16 buckets */
+}
+
+extern _Atomic(tentry *) tables_buckets[1 << 16];
+
+static inline tentry *tables_find(const void *table, const char *type)
+{
+    for (tentry *e = atomic_load_explicit(&tables_buckets[tables_bucket(table)], memory_order_acquire); e != NULL;
+         e = atomic_load_explicit(&e->next, memory_order_acquire))
+        if (atomic_load_explicit(&e->key, memory_order_acquire) == (uintptr_t)table)
+            return e;
+    return tables_find_slow(table, type);
+}
+
+/* The claim protocol of maprt_foreign.h. */
+static inline void tables_write_begin(tentry *e, uint64_t me)
+{
+    uint64_t seen = 0;
+    while (__builtin_expect(!atomic_compare_exchange_strong_explicit(&e->claim.writer, &seen, me,
+                                                                     memory_order_acquire, memory_order_relaxed),
+                            0)) {
+        maprace_rt.claim_failed(&e->claim, seen); /* returns in continue mode, the holder done */
+        seen = 0;
+    }
+}
+
+static inline void tables_write_end(tentry *e, uint64_t me)
+{
+    uint64_t seen = atomic_load_explicit(&e->claim.writer, memory_order_relaxed);
+    if (__builtin_expect(seen != me, 0))
+        maprace_rt.claim_lost(&e->claim, seen);
+    atomic_store_explicit(&e->claim.writer, 0, memory_order_release);
+}
+
+static inline void tables_read_check(tentry *e, mr_table_read how)
+{
+    uint64_t seen = atomic_load_explicit(&e->claim.writer, memory_order_relaxed);
+    if (__builtin_expect(seen != 0, 0))
+        maprace_rt.read_failed(&e->claim, seen, how);
+}
+
+#endif /* MAPRACE_TABLES_H */

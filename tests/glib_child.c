@@ -1,0 +1,286 @@
+/*
+ * glib_child — GLib and hsearch_r programs for t_glib.sh, built without
+ * anything from maprace (run under maprace, they must be caught).
+ *
+ *     glib_child MODE
+ *
+ * writes    two threads insert into one GHashTable, no lock
+ * read      one thread inserts, another looks up
+ * foreach   one thread inserts, another walks with g_hash_table_foreach
+ * iter      one thread inserts, another walks with a GHashTableIter
+ * locked    four threads use one table under a GMutex: insert, lookup,
+ *           remove, foreach, iterators; then every key is checked
+ * gobject   GLib and GObject used by four threads that share no table
+ *           (type registration keeps GHashTables of its own)
+ * continue  as writes; run with halt_on_error=0: the table stays whole
+ * hwrites   two threads enter into one hsearch_r table, no lock
+ * hlocked   the same under a mutex
+ * churn     tables made, shared under a lock and destroyed, many times
+ *
+ * Lines the test looks for are marked with a comment: LINE(name).
+ */
+#include <glib-object.h>
+#include <glib.h>
+#include <pthread.h>
+#include <search.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { KEYS = 100000 };
+
+static GHashTable *shared;
+static GMutex mu;
+static pthread_barrier_t ready;
+static _Atomic int inserted; /* the inserters that are done */
+
+static void *inserter(void *arg)
+{
+    int base = GPOINTER_TO_INT(arg);
+    pthread_barrier_wait(&ready);
+    for (int i = 1; i <= KEYS; i++)
+        g_hash_table_insert(shared, GINT_TO_POINTER(base + i), GINT_TO_POINTER(i)); /* LINE(insert) */
+    inserted++;
+    return NULL;
+}
+
+static void *looker(void *arg)
+{
+    (void)arg;
+    pthread_barrier_wait(&ready);
+    long hits = 0;
+    while (!inserted)
+        for (int i = 1; i <= KEYS; i++)
+            hits += g_hash_table_lookup(shared, GINT_TO_POINTER(i)) != NULL; /* LINE(lookup) */
+    return (void *)hits;
+}
+
+static void count_one(gpointer k, gpointer v, gpointer n)
+{
+    ++*(long *)n;
+}
+
+static void *walker(void *arg)
+{
+    (void)arg;
+    pthread_barrier_wait(&ready);
+    long n = 0;
+    while (!inserted)
+        g_hash_table_foreach(shared, count_one, &n); /* LINE(foreach) */
+    return (void *)n;
+}
+
+static void *iterator(void *arg)
+{
+    (void)arg;
+    pthread_barrier_wait(&ready);
+    long n = 0;
+    while (!inserted) {
+        GHashTableIter it;
+        gpointer k, v;
+        g_hash_table_iter_init(&it, shared);
+        while (g_hash_table_iter_next(&it, &k, &v)) /* LINE(iter_next) */
+            n++;
+    }
+    return (void *)n;
+}
+
+static int two(void *(*a)(void *), void *(*b)(void *))
+{
+    shared = g_hash_table_new(g_direct_hash, g_direct_equal); /* LINE(new) */
+    pthread_barrier_init(&ready, NULL, 2);
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, a, GINT_TO_POINTER(0)); /* LINE(create_a) */
+    pthread_create(&tb, NULL, b, GINT_TO_POINTER(KEYS)); /* LINE(create_b) */
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    return 0;
+}
+
+/* ---- correct programs ----------------------------------------------------------- */
+
+static void *locked_worker(void *arg)
+{
+    int id = GPOINTER_TO_INT(arg);
+    for (int i = 0; i < 20000; i++) {
+        gpointer k = GINT_TO_POINTER(id * 100000 + i + 1);
+        g_mutex_lock(&mu);
+        g_hash_table_insert(shared, k, k);
+        if (g_hash_table_lookup(shared, k) != k)
+            abort();
+        if (i % 3 == 0)
+            g_hash_table_remove(shared, k);
+        if (i % 5000 == 0) {
+            long n = 0;
+            g_hash_table_foreach(shared, count_one, &n);
+            GHashTableIter it;
+            gpointer kk, vv;
+            g_hash_table_iter_init(&it, shared);
+            while (g_hash_table_iter_next(&it, &kk, &vv))
+                n--;
+            if (n != 0)
+                abort();
+        }
+        g_mutex_unlock(&mu);
+    }
+    return NULL;
+}
+
+static int locked(void)
+{
+    shared = g_hash_table_new(g_direct_hash, g_direct_equal);
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, locked_worker, GINT_TO_POINTER(i));
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    unsigned want = 4 * (20000 - (20000 + 2) / 3), have = g_hash_table_size(shared);
+    printf("locked: %u keys, %u expected\n", have, want);
+    g_hash_table_unref(shared);
+    return have == want ? 0 : 1;
+}
+
+static void *gobject_worker(void *arg)
+{
+    char name[32];
+    snprintf(name, sizeof name, "ChildType%d", GPOINTER_TO_INT(arg));
+    GType t = g_type_register_static_simple(G_TYPE_OBJECT, name, sizeof(GObjectClass), NULL, sizeof(GObject),
+                                            NULL, 0);
+    for (int i = 0; i < 2000; i++) {
+        GObject *o = g_object_new(t, NULL);
+        g_object_set_data(o, "n", GINT_TO_POINTER(i));
+        g_object_unref(o);
+        GHashTable *own = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_hash_table_insert(own, g_strdup(name), NULL);
+        g_hash_table_destroy(own);
+        (void)g_quark_from_string(name);
+    }
+    return NULL;
+}
+
+static int gobject(void)
+{
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, gobject_worker, GINT_TO_POINTER(i));
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    printf("gobject: done\n");
+    return 0;
+}
+
+static int keep_going(void)
+{
+    two(inserter, inserter);
+    int missing = 0;
+    for (int i = 1; i <= 2 * KEYS; i++)
+        missing += g_hash_table_lookup(shared, GINT_TO_POINTER(i)) == NULL;
+    printf("continue: %u keys, %d missing\n", g_hash_table_size(shared), missing);
+    return 0;
+}
+
+static void *churn_worker(void *arg)
+{
+    (void)arg;
+    for (int round = 0; round < 2000; round++) {
+        g_mutex_lock(&mu);
+        if (shared == NULL || round % 7 == 0) {
+            if (shared != NULL)
+                g_hash_table_unref(shared);
+            shared = g_hash_table_new(g_direct_hash, g_direct_equal);
+        }
+        g_hash_table_ref(shared);
+        GHashTable *t = shared;
+        g_hash_table_insert(t, GINT_TO_POINTER(round + 1), NULL);
+        g_mutex_unlock(&mu);
+        g_mutex_lock(&mu);
+        g_hash_table_remove(t, GINT_TO_POINTER(round + 1));
+        g_mutex_unlock(&mu);
+        g_hash_table_unref(t);
+    }
+    return NULL;
+}
+
+static int churn(void)
+{
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, churn_worker, NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    g_hash_table_unref(shared);
+    printf("churn: done\n");
+    return 0;
+}
+
+/* ---- hsearch_r ---------------------------------------------------------------------- */
+
+static struct hsearch_data htab;
+static char hkeys[2][KEYS / 4][16];
+static int hsearch_locked;
+
+static void *hloader(void *arg)
+{
+    int id = GPOINTER_TO_INT(arg) ? 1 : 0;
+    pthread_barrier_wait(&ready);
+    for (int i = 0; i < KEYS / 4; i++) {
+        snprintf(hkeys[id][i], sizeof hkeys[id][i], "k%d-%d", id, i);
+        ENTRY e = {hkeys[id][i], NULL}, *out;
+        if (hsearch_locked)
+            g_mutex_lock(&mu);
+        hsearch_r(e, ENTER, &out, &htab); /* LINE(hsearch_enter) */
+        if (hsearch_locked)
+            g_mutex_unlock(&mu);
+    }
+    return NULL;
+}
+
+static int hsearch_two(int with_lock)
+{
+    hsearch_locked = with_lock;
+    if (!hcreate_r(KEYS, &htab)) /* LINE(hcreate) */
+        return 1;
+    pthread_barrier_init(&ready, NULL, 2);
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, hloader, GINT_TO_POINTER(0));
+    pthread_create(&tb, NULL, hloader, GINT_TO_POINTER(1));
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    int found = 0;
+    for (int id = 0; id < 2; id++)
+        for (int i = 0; i < KEYS / 4; i++) {
+            ENTRY e = {hkeys[id][i], NULL}, *out;
+            found += hsearch_r(e, FIND, &out, &htab);
+        }
+    printf("hsearch: %d of %d found\n", found, KEYS / 2);
+    hdestroy_r(&htab);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc > 1 ? argv[1] : "";
+    setvbuf(stdout, NULL, _IONBF, 0);
+    if (strcmp(mode, "writes") == 0)
+        return two(inserter, inserter);
+    if (strcmp(mode, "read") == 0)
+        return two(inserter, looker);
+    if (strcmp(mode, "foreach") == 0)
+        return two(inserter, walker);
+    if (strcmp(mode, "iter") == 0)
+        return two(inserter, iterator);
+    if (strcmp(mode, "locked") == 0)
+        return locked();
+    if (strcmp(mode, "gobject") == 0)
+        return gobject();
+    if (strcmp(mode, "continue") == 0)
+        return keep_going();
+    if (strcmp(mode, "churn") == 0)
+        return churn();
+    if (strcmp(mode, "hwrites") == 0)
+        return hsearch_two(0);
+    if (strcmp(mode, "hlocked") == 0)
+        return hsearch_two(1);
+    fprintf(stderr, "glib_child: unknown mode '%s'\n", mode);
+    return 64;
+}
