@@ -50,12 +50,10 @@ static const char GHASH[] = "GHashTable";
 
 /* ---- constructors, references, the end ------------------------------------- */
 
-/* (Not inlined: the creation stack starts two frames up, at the user's
- * call of the constructor.) */
-__attribute__((noinline)) static GHashTable *made(GHashTable *t)
+static GHashTable *made(GHashTable *t, void *callsite)
 {
     if (t != NULL && tables_depth == 1 && (maprace_active() || maprace_watch()))
-        tables_made(t, GHASH, 2);
+        tables_made(t, GHASH, (uintptr_t)callsite);
     return t;
 }
 
@@ -63,7 +61,7 @@ GHashTable *g_hash_table_new(GHashFunc hash, GEqualFunc equal)
 {
     REAL(g_hash_table_new);
     tables_depth++;
-    GHashTable *t = made(real(hash, equal));
+    GHashTable *t = made(real(hash, equal), __builtin_return_address(0));
     tables_depth--;
     return t;
 }
@@ -72,7 +70,7 @@ GHashTable *g_hash_table_new_full(GHashFunc hash, GEqualFunc equal, GDestroyNoti
 {
     REAL(g_hash_table_new_full);
     tables_depth++;
-    GHashTable *t = made(real(hash, equal, kfree, vfree));
+    GHashTable *t = made(real(hash, equal, kfree, vfree), __builtin_return_address(0));
     tables_depth--;
     return t;
 }
@@ -81,7 +79,7 @@ GHashTable *g_hash_table_new_similar(GHashTable *other)
 {
     REAL(g_hash_table_new_similar);
     tables_depth++;
-    GHashTable *t = made(real(other));
+    GHashTable *t = made(real(other), __builtin_return_address(0));
     tables_depth--;
     return t;
 }

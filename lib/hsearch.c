@@ -16,12 +16,10 @@ static const char HSEARCH_R[] = "hsearch_r table";
 static const char HSEARCH[] = "hsearch table";
 static const char the_hsearch_table; /* the process-wide table's name */
 
-/* hcreate and hcreate_r make the table: noinline so that the creation
- * stack starts at the user's call. */
-__attribute__((noinline)) static void made(const void *table, const char *type)
+static void made(const void *table, const char *type, void *callsite)
 {
     if (tables_depth == 1 && (maprace_active() || maprace_watch()))
-        tables_made(table, type, 2);
+        tables_made(table, type, (uintptr_t)callsite);
 }
 
 int hcreate_r(size_t nel, struct hsearch_data *htab)
@@ -30,7 +28,7 @@ int hcreate_r(size_t nel, struct hsearch_data *htab)
     tables_depth++;
     int ok = real(nel, htab);
     if (ok)
-        made(htab, HSEARCH_R);
+        made(htab, HSEARCH_R, __builtin_return_address(0));
     tables_depth--;
     return ok;
 }
@@ -61,7 +59,7 @@ int hcreate(size_t nel)
     tables_depth++;
     int ok = real(nel);
     if (ok)
-        made(&the_hsearch_table, HSEARCH);
+        made(&the_hsearch_table, HSEARCH, __builtin_return_address(0));
     tables_depth--;
     return ok;
 }

@@ -80,7 +80,7 @@ tentry *tables_find_slow(const void *table, const char *type)
     return e != NULL ? e : &unwatched;
 }
 
-void tables_made(const void *table, const char *type, int skip)
+void tables_made(const void *table, const char *type, uintptr_t callsite)
 {
     size_t b = tables_bucket(table);
     pthread_mutex_lock(&stripes[b % STRIPES]);
@@ -93,9 +93,14 @@ void tables_made(const void *table, const char *type, int skip)
         atomic_store(&e->refs, 1);
     }
     pthread_mutex_unlock(&stripes[b % STRIPES]);
-    uintptr_t pcs[REC_FRAMES];
-    int n = maprace_capture(pcs, REC_FRAMES, skip);
-    records_map_made(table, type, tables_me(), pcs, n);
+    uintptr_t pcs[REC_FRAMES + 8];
+    int n = maprace_capture(pcs, REC_FRAMES + 8, 0), from = 0;
+    for (int i = 0; i < n; i++)
+        if (pcs[i] == callsite) {
+            from = i;
+            break;
+        }
+    records_map_made(table, type, tables_me(), pcs + from, n - from < REC_FRAMES ? n - from : REC_FRAMES);
 }
 
 void tables_gone(const void *table)

@@ -41,9 +41,10 @@ extern __thread uint64_t tables_goid __attribute__((tls_model("initial-exec")));
 /* The entry of a table, made on first sight (with an unknown creation). */
 tentry *tables_find_slow(const void *table, const char *type);
 
-/* The table was just made (refs: its reference count, 1); records its
- * creation stack, leaving out `skip` frames below the interposer's caller. */
-void tables_made(const void *table, const char *type, int skip);
+/* The table was just made (its reference count is 1); records its
+ * creation stack from callsite (the return address in the user's call of
+ * the constructor) outwards. */
+void tables_made(const void *table, const char *type, uintptr_t callsite);
 /* The table is gone (its memory is about to be, or was, released). */
 void tables_gone(const void *table);
 

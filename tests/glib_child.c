@@ -78,7 +78,7 @@ static void *iterator(void *arg)
     while (!inserted) {
         GHashTableIter it;
         gpointer k, v;
-        g_hash_table_iter_init(&it, shared);
+        g_hash_table_iter_init(&it, shared); /* LINE(iter_init) */
         while (g_hash_table_iter_next(&it, &k, &v)) /* LINE(iter_next) */
             n++;
     }

@@ -1,0 +1,157 @@
+#!/bin/bash
+# Unmodified GLib and hsearch_r programs under maprace (lib/glib.c,
+# lib/hsearch.c, lib/threads.c): every race caught in every run, with the
+# user's lines, the table's creation line and the threads' creation lines;
+# correct programs never reported; continue mode keeps the table whole;
+# processes that use neither family are left exactly as they are.
+top="${top_builddir:-.}"
+srcdir="${srcdir:-$top}"
+maprace="$top/lib/maprace"
+lib="$(cd "$top/lib/.libs" && pwd)/libmaprace.so" # absolute: children change directory
+child="$top/tests/glib_child"
+src="$srcdir/tests/glib_child.c"
+ex="$top/examples"
+json_check="$top/tests/json_check"
+runs=${MAPRACE_RUNS:-20}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+n=0
+echo "1..20"
+report() { # status description [file to show]
+    n=$((n + 1))
+    if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; [ -n "$3" ] && sed 's/^/# /' "$3" | head -40; fi
+}
+if [ ! -x "$child" ]; then
+    for i in $(seq 1 20); do n=$((n + 1)); echo "ok $n # SKIP GLib (libglib2.0-dev) is not installed"; done
+    exit 0
+fi
+line() { grep -n "LINE($1)" "$src" | head -1 | cut -d: -f1; }
+
+# A racy mode, $runs times: every run must exit 2 with the message first,
+# show each needle (fixed strings) and log one valid line of that kind.
+racy() { # mode message needles...
+    local mode=$1 msg=$2 i why=""
+    shift 2
+    for i in $(seq 1 "$runs"); do
+        rm -f "$work"/log.*
+        "$maprace" -o "$work/log" "$child" "$mode" >"$work/out" 2>"$work/err"
+        local status=$?
+        if [ "$status" != 2 ]; then why="run $i: exit $status"; break; fi
+        if [ "$(head -1 "$work/err")" != "fatal error: $msg" ]; then why="run $i: $(head -1 "$work/err")"; break; fi
+        for f in "$@"; do # fixed strings, or ~regular expressions
+            if [ "${f#\~}" != "$f" ]; then
+                grep -qE -- "${f#\~}" "$work/err" || { why="run $i: lacks /${f#\~}/"; break 2; }
+            else
+                grep -qF -- "$f" "$work/err" || { why="run $i: lacks '$f'"; break 2; }
+            fi
+        done
+        local log
+        log=$(ls "$work"/log.*.jsonl 2>/dev/null | head -1)
+        if [ -z "$log" ] || [ "$("$json_check" "$log")" != 1 ] || ! grep -qF "\"kind\":\"$msg\"" "$log"; then
+            why="run $i: no valid log line"
+            break
+        fi
+    done
+    [ -z "$why" ] || { echo "# $mode: $why"; return 1; }
+}
+
+# 1-3: two threads insert into one GHashTable.
+racy writes "concurrent map writes" \
+    "[running, writing map]:" "inserter(...)" "/tests/glib_child.c:$(line insert) +0x" \
+    "created by two in goroutine 1" "/tests/glib_child.c:$(line create_a) +0x" "/tests/glib_child.c:$(line create_b) +0x" \
+    "(GHashTable), made by goroutine 1 at"
+report $? "GHashTable inserts from two threads: caught in $runs/$runs runs, both insert lines, both creating lines" "$work/err"
+grep -A2 "(GHashTable), made by goroutine 1 at" "$work/err" | grep -qF "/tests/glib_child.c:$(line new) +0x"
+report $? "the report names the g_hash_table_new line" "$work/err"
+log=$(ls "$work"/log.*.jsonl | head -1)
+grep -q '"map":{"address":"0x[0-9a-f]*","type":"GHashTable","created_by":1,' "$log" &&
+    grep -q '"role":"detector"' "$log" && grep -q '"role":"writer"' "$log"
+report $? "the log line names the GHashTable and both sides" "$log"
+
+# 4-6: a reader, a foreach walk and an iterator against a writer.
+racy read "concurrent map read and map write" "looker(...)" "/tests/glib_child.c:$(line lookup) +0x" \
+    "[running, writing map]:" "inserter(...)"
+report $? "lookup against insert: 'concurrent map read and map write' in $runs/$runs runs, the lookup line" "$work/err"
+racy foreach "concurrent map iteration and map write" "walker(...)" "/tests/glib_child.c:$(line foreach) +0x" \
+    "[running, writing map]:"
+report $? "g_hash_table_foreach against insert: 'concurrent map iteration and map write' in $runs/$runs runs" "$work/err"
+racy iter "concurrent map iteration and map write" "iterator(...)" \
+    "~/tests/glib_child.c:($(line iter_init)|$(line iter_next)) \+0x"
+report $? "GHashTableIter against insert: the iteration message in $runs/$runs runs, the iter_init or iter_next line" "$work/err"
+
+# 7-8: correct programs are never reported.
+why=""
+for i in $(seq 1 "$runs"); do
+    "$maprace" -o "$work/clean" "$child" locked >"$work/out" 2>"$work/err"
+    status=$?
+    { [ "$status" = 0 ] && [ ! -s "$work/err" ] && grep -q "locked: 53332 keys, 53332 expected" "$work/out"; } ||
+        { why="run $i: exit $status"; break; }
+done
+! ls "$work"/clean.* >/dev/null 2>&1 && [ -z "$why" ]
+report $? "a GMutex-protected table (insert, lookup, remove, foreach, iterators): no report in $runs runs ${why}" "$work/err"
+"$maprace" -o "$work/clean" "$child" gobject >"$work/out" 2>"$work/err"
+[ $? = 0 ] && [ ! -s "$work/err" ] && ! ls "$work"/clean.* >/dev/null 2>&1
+report $? "GObject types, objects and private tables in four threads, no table shared: no report" "$work/err"
+
+# 9: tables made, shared under a lock, referenced and destroyed, many times.
+"$maprace" -o "$work/clean" "$child" churn >"$work/out" 2>"$work/err"
+[ $? = 0 ] && [ ! -s "$work/err" ] && grep -q "churn: done" "$work/out"
+report $? "tables made, ref'd, unref'd and destroyed under a lock: no report" "$work/err"
+
+# 10: continue mode: the second writer waits, the table stays whole.
+MAPRACE_OPTIONS=halt_on_error=0 "$maprace" -o "$work/cont" "$child" continue >"$work/out" 2>"$work/err"
+status=$?
+[ "$status" = 66 ] && grep -q "continue: 200000 keys, 0 missing" "$work/out" &&
+    grep -q "^warning: concurrent map writes$" "$work/err" &&
+    grep -q "^maprace: 1 distinct race reported" "$work/err"
+report $? "continue mode: one report, every key found afterwards, exit 66 (got $status)" "$work/err"
+
+# 11-12: glibc's hsearch_r.
+racy hwrites "concurrent map writes" "hloader(...)" "/tests/glib_child.c:$(line hsearch_enter) +0x" \
+    "[running, writing map]:" "(hsearch_r table), made by goroutine 1 at"
+report $? "hsearch_r ENTER from two threads: caught in $runs/$runs runs, the hsearch_r line" "$work/err"
+grep -A2 "(hsearch_r table), made by goroutine 1 at" "$work/err" | grep -qF "/tests/glib_child.c:$(line hcreate) +0x"
+report $? "the report names the hcreate_r line" "$work/err"
+"$maprace" -o "$work/clean" "$child" hlocked >"$work/out" 2>"$work/err"
+[ $? = 0 ] && [ ! -s "$work/err" ] && grep -q "hsearch: 50000 of 50000 found" "$work/out"
+report $? "hsearch_r under a mutex: no report, every entry found" "$work/err"
+
+# 14-17: the examples, plain and under maprace.
+"$maprace" -o "$work/ex" "$ex/glib_shared_table" >"$work/out" 2>"$work/err"
+status=$?
+[ "$status" = 2 ] && head -1 "$work/err" | grep -qE "^fatal error: concurrent map (writes|read and map write)$" &&
+    grep -qE "/examples/glib_shared_table.c:($(grep -n "g_hash_table_lookup(cache, key)" "$srcdir/examples/glib_shared_table.c" | cut -d: -f1)|$(grep -n "g_hash_table_insert(cache, key" "$srcdir/examples/glib_shared_table.c" | cut -d: -f1)) \+0x" "$work/err" &&
+    grep -q "^created by main in goroutine 1$" "$work/err" && grep -q "(GHashTable), made by goroutine 1 at" "$work/err"
+report $? "glib_shared_table under maprace: Go's report naming the lookup or insert line, exit 2 (got $status)" "$work/err"
+"$ex/glib_shared_table" locked >"$work/out" 2>"$work/err" &&
+    "$maprace" -o "$work/clean" "$ex/glib_shared_table" locked >>"$work/out" 2>>"$work/err" &&
+    [ "$(grep -c "5000 of 5000 pages cached, every one found" "$work/out")" = 2 ] && [ ! -s "$work/err" ]
+report $? "glib_shared_table locked: every page found, plain and under maprace, no report" "$work/err"
+"$maprace" -o "$work/ex" "$ex/hsearch_shared" >"$work/out" 2>"$work/err"
+status=$?
+[ "$status" = 2 ] && head -1 "$work/err" | grep -qx "fatal error: concurrent map writes" &&
+    grep -q "^loader(...)$" "$work/err" && grep -q "(hsearch_r table), made by goroutine 1 at" "$work/err"
+report $? "hsearch_shared under maprace: concurrent map writes naming loader, exit 2 (got $status)" "$work/err"
+"$ex/hsearch_shared" locked >"$work/out" 2>"$work/err" &&
+    "$maprace" -o "$work/clean" "$ex/hsearch_shared" locked >>"$work/out" 2>>"$work/err" &&
+    [ "$(grep -c "40000 of 40000 words found, every one" "$work/out")" = 2 ] && [ ! -s "$work/err" ]
+report $? "hsearch_shared locked: every word found, plain and under maprace, no report" "$work/err"
+
+# 18-20: processes that use neither family: same output, same status,
+# nothing printed, libmaprt not even loaded.
+same() { # description command...
+    local a b sa sb
+    a=$("$@" 2>&1)
+    sa=$?
+    b=$(LD_PRELOAD="$lib" "$@" 2>&1)
+    sb=$?
+    [ "$a" = "$b" ] && [ "$sa" = "$sb" ]
+}
+same bash -c 'echo hi; exit 3' && same make --version && same gcc --version &&
+    { ! command -v python3 >/dev/null || same python3 -c 'import threading; print(sum(range(10)))'; }
+report $? "bash, make, gcc and python3 run exactly as without the preload"
+[ "$(LD_PRELOAD="$lib" grep -c libmaprt /proc/self/maps)" = 0 ] &&
+    [ "$(LD_PRELOAD="$lib" "$child" locked 2>/dev/null >/dev/null; LD_PRELOAD="$lib" grep -c libmaprt /proc/self/maps)" = 0 ]
+report $? "a process that uses neither family does not load libmaprt"
+"$child" locked >"$work/out" 2>&1 && "$child" gobject >>"$work/out" 2>&1
+report $? "the GLib test program itself runs plainly" "$work/out"
