@@ -145,7 +145,7 @@ void mr_hook_map_made(const struct mr_map *h, const struct mr_maptype *t, uintpt
 {
     if (active) {
         uintptr_t pcs[REC_FRAMES];
-        int n = maprace_capture(pcs, REC_FRAMES, 0);
+        int n = maprace_capture(pcs, REC_FRAMES, 1); /* from the caller of mr_makemap or mr_mapfree */
         records_map_made(h, t->name, maprace_rt.goid(), pcs, n);
     }
     if (NEXT(map_made, "mr_hook_map_made") != NULL)
@@ -156,7 +156,7 @@ void mr_hook_map_freed(const struct mr_map *h, const struct mr_maptype *t, uintp
 {
     if (active) {
         uintptr_t pcs[REC_FRAMES];
-        int n = maprace_capture(pcs, REC_FRAMES, 0);
+        int n = maprace_capture(pcs, REC_FRAMES, 1); /* from the caller of mr_makemap or mr_mapfree */
         records_map_freed(h, maprace_rt.goid(), pcs, n);
     }
     if (NEXT(map_freed, "mr_hook_map_freed") != NULL)
