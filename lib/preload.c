@@ -46,12 +46,7 @@ static struct {
     (next.field != NULL ? next.field                                                                   \
                         : (next.field = (__typeof__(next.field))dlsym(RTLD_NEXT, name)))
 
-static _Atomic bool active;
-
-bool maprace_active(void)
-{
-    return atomic_load_explicit(&active, memory_order_acquire);
-}
+_Atomic bool maprace_on;
 
 /* Reads the options and starts watching; a bad option ends the program
  * before it starts, as the sanitizers do. */
@@ -70,7 +65,7 @@ static void activate(void)
     if (maprace_opts.verbosity >= 1 && maprace_opts.log_to_file)
         fprintf(stderr, "maprace: race log: %s.%d.jsonl\n", maprace_opts.log_path, (int)getpid());
     maprace_describe_pc = maprace_rt.describe_pc;
-    atomic_store_explicit(&active, true, memory_order_release);
+    atomic_store_explicit(&maprace_on, true, memory_order_release);
 }
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
@@ -143,7 +138,7 @@ __attribute__((noinline)) int maprace_capture(uintptr_t *pcs, int max, int skip)
 
 void mr_hook_map_made(const struct mr_map *h, const struct mr_maptype *t, uintptr_t pc)
 {
-    if (active) {
+    if (maprace_active()) {
         uintptr_t pcs[REC_FRAMES];
         int n = maprace_capture(pcs, REC_FRAMES, 1); /* from the caller of mr_makemap or mr_mapfree */
         records_map_made(h, t->name, maprace_rt.goid(), pcs, n);
@@ -154,7 +149,7 @@ void mr_hook_map_made(const struct mr_map *h, const struct mr_maptype *t, uintpt
 
 void mr_hook_map_freed(const struct mr_map *h, const struct mr_maptype *t, uintptr_t pc)
 {
-    if (active) {
+    if (maprace_active()) {
         uintptr_t pcs[REC_FRAMES];
         int n = maprace_capture(pcs, REC_FRAMES, 1); /* from the caller of mr_makemap or mr_mapfree */
         records_map_freed(h, maprace_rt.goid(), pcs, n);
@@ -167,7 +162,7 @@ void mr_hook_map_freed(const struct mr_map *h, const struct mr_maptype *t, uintp
 
 void mr_hook_defer_touch(const struct mr_map *h, mr_mapop op, uintptr_t pc)
 {
-    if (active) {
+    if (maprace_active()) {
         running_defers *rd = records_running_self(maprace_rt.goid());
         int n = rd ? atomic_load(&rd->n) : 0;
         if (n > 0 && n <= MAX_RUNNING)
@@ -185,7 +180,7 @@ void mr_hook_goroutine_start(uint64_t goid, uint64_t parent, uintptr_t createpc)
 
 void mr_hook_goroutine_exit(uint64_t goid)
 {
-    if (active)
+    if (maprace_active())
         records_goroutine_exit(goid);
     if (NEXT(goroutine_exit, "mr_hook_goroutine_exit") != NULL)
         next.goroutine_exit(goid);
@@ -193,7 +188,7 @@ void mr_hook_goroutine_exit(uint64_t goid)
 
 void mr_hook_defer_start(const mr_defer_event *e)
 {
-    if (active) {
+    if (maprace_active()) {
         running_defers *rd = records_running_self(e->goid);
         if (rd != NULL) {
             int n = atomic_load(&rd->n);
@@ -208,7 +203,7 @@ void mr_hook_defer_start(const mr_defer_event *e)
 
 void mr_hook_defer_end(const mr_defer_event *e)
 {
-    if (active) {
+    if (maprace_active()) {
         running_defers *rd = records_running_self(e->goid);
         if (rd != NULL && atomic_load(&rd->n) > 0)
             atomic_fetch_sub(&rd->n, 1);
@@ -221,7 +216,7 @@ void mr_hook_defer_end(const mr_defer_event *e)
 
 void mr_hook_report(const mr_report_event *e)
 {
-    if (active)
+    if (maprace_active())
         maprace_report(e);
     if (NEXT(report, "mr_hook_report") != NULL)
         next.report(e);

@@ -10,6 +10,9 @@
 
 #include <maprt_hooks.h>
 
+#include <stdatomic.h>
+#include <stdbool.h>
+
 extern maprace_options maprace_opts;
 
 /* libmaprt's services, found with dlsym (NULL in a process without it). */
@@ -18,8 +21,13 @@ extern int (*maprace_describe_pc)(uintptr_t pc, int exact, mr_pcinfo *out);
 /* The enriched section on stderr and the log line (report.c). */
 void maprace_report(const mr_report_event *e);
 
-/* Is maprace watching this process (libmaprt present, options good)? */
-bool maprace_active(void);
+/* Is maprace watching this process (libmaprt present, options good)?
+ * Set once, before any table is watched; read on every interposed call. */
+extern _Atomic bool maprace_on;
+static inline bool maprace_active(void)
+{
+    return atomic_load_explicit(&maprace_on, memory_order_acquire);
+}
 
 /* Makes sure maprace watches this process, loading libmaprt if the
  * program did not link it; false if it cannot (said once on stderr). */

@@ -13,6 +13,8 @@ enum { STRIPES = 64 };
 _Atomic(tentry *) tables_buckets[1 << 16];
 __thread int tables_depth __attribute__((tls_model("initial-exec")));
 __thread uint64_t tables_goid __attribute__((tls_model("initial-exec")));
+__thread const void *tables_last __attribute__((tls_model("initial-exec")));
+__thread tentry *tables_last_entry __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t stripes[STRIPES] = {[0 ... STRIPES - 1] = PTHREAD_MUTEX_INITIALIZER};
 

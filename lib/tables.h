@@ -63,13 +63,23 @@ static inline size_t tables_bucket(const void *table)
 
 extern _Atomic(tentry *) tables_buckets[1 << 16];
 
+/* This thread's last table and its entry: most calls use the table the
+ * previous call used.  The entry is right while its key is the table. */
+extern __thread const void *tables_last __attribute__((tls_model("initial-exec")));
+extern __thread tentry *tables_last_entry __attribute__((tls_model("initial-exec")));
+
 static inline tentry *tables_find(const void *table, const char *type)
 {
+    tentry *last = tables_last_entry;
+    if (__builtin_expect(tables_last == table, 1) &&
+        atomic_load_explicit(&last->key, memory_order_acquire) == (uintptr_t)table)
+        return last;
+    tables_last = table;
     for (tentry *e = atomic_load_explicit(&tables_buckets[tables_bucket(table)], memory_order_acquire); e != NULL;
          e = atomic_load_explicit(&e->next, memory_order_acquire))
         if (atomic_load_explicit(&e->key, memory_order_acquire) == (uintptr_t)table)
-            return e;
-    return tables_find_slow(table, type);
+            return tables_last_entry = e;
+    return tables_last_entry = tables_find_slow(table, type);
 }
 
 /* The claim protocol of maprt_foreign.h. */
