@@ -26,8 +26,9 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: maprace [options] [--] program [args...]\n"
                "Runs program with libmaprace.so loaded (LD_PRELOAD): concurrent use of\n"
-               "libmaprt maps ends the program with Go's report, enriched with the map's\n"
-               "history, and one JSON line in the race log.\n\n"
+               "libmaprt maps, GLib GHashTables or hsearch_r tables ends the program with\n"
+               "Go's report, enriched with the table's history, and one JSON line in\n"
+               "the race log.\n\n"
                "  -o, --log-path=PREFIX   race log PREFIX.<pid>.jsonl (default: maprace)\n"
                "      --no-log            report on stderr only\n"
                "      --exitcode=N        status when races were reported (default 66)\n"
