@@ -279,19 +279,34 @@ guint g_hash_table_size(GHashTable *t)
 typedef struct walk {
     tentry *e;
     gpointer fn, data;
+    uint64_t writes; /* the table's writes when the walk began */
 } walk;
+
+/* A write in progress, or one made by another thread since the walk
+ * began (a whole insert can fit between two elements). */
+static void walk_check(walk *w)
+{
+    tables_read_check(w->e, MR_TABLE_ITERATE);
+    uint64_t writes = atomic_load_explicit(&w->e->writes, memory_order_relaxed);
+    if (__builtin_expect(writes != w->writes, 0)) {
+        uint64_t who = atomic_load_explicit(&w->e->last_writer, memory_order_relaxed);
+        if (who != tables_me())
+            maprace_rt.read_failed(&w->e->claim, who, MR_TABLE_ITERATE);
+        w->writes = writes; /* (continue mode goes on) */
+    }
+}
 
 static void each_element(gpointer key, gpointer value, gpointer p)
 {
     walk *w = p;
-    tables_read_check(w->e, MR_TABLE_ITERATE);
+    walk_check(w);
     ((GHFunc)w->fn)(key, value, w->data);
 }
 
 static gboolean find_element(gpointer key, gpointer value, gpointer p)
 {
     walk *w = p;
-    tables_read_check(w->e, MR_TABLE_ITERATE);
+    walk_check(w);
     return ((GHRFunc)w->fn)(key, value, w->data);
 }
 
@@ -302,10 +317,10 @@ void g_hash_table_foreach(GHashTable *t, GHFunc fn, gpointer data)
     if (e == NULL || fn == NULL) {
         real(t, fn, data);
     } else {
-        walk w = {e, (gpointer)fn, data};
-        tables_read_check(e, MR_TABLE_ITERATE);
+        walk w = {e, (gpointer)fn, data, atomic_load_explicit(&e->writes, memory_order_relaxed)};
+        walk_check(&w);
         real(t, each_element, &w);
-        tables_read_check(e, MR_TABLE_ITERATE);
+        walk_check(&w);
     }
     interpose_leave();
 }
@@ -318,10 +333,10 @@ gpointer g_hash_table_find(GHashTable *t, GHRFunc fn, gpointer data)
     if (e == NULL || fn == NULL) {
         r = real(t, fn, data);
     } else {
-        walk w = {e, (gpointer)fn, data};
-        tables_read_check(e, MR_TABLE_ITERATE);
+        walk w = {e, (gpointer)fn, data, atomic_load_explicit(&e->writes, memory_order_relaxed)};
+        walk_check(&w);
         r = real(t, find_element, &w);
-        tables_read_check(e, MR_TABLE_ITERATE);
+        walk_check(&w);
     }
     interpose_leave();
     return r;

@@ -25,6 +25,10 @@ typedef struct tentry {
     _Atomic(struct tentry *) next; /* in its bucket's chain */
     _Atomic uintptr_t key;         /* the table's address; 0 while free */
     mr_table claim;
+    /* Writes so far and the last writer, stored under the claim: a walk
+     * that a whole write slipped into between two elements sees them
+     * change, though no check met the write in progress. */
+    _Atomic uint64_t writes, last_writer;
     /* References counted through the interposed constructors, ref and
      * unref: the last unref ends the table.  -1: not known (the table
      * was made before maprace watched, or by a call maprace cannot see). */
@@ -92,6 +96,9 @@ static inline void tables_write_begin(tentry *e, uint64_t me)
         maprace_rt.claim_failed(&e->claim, seen); /* returns in continue mode, the holder done */
         seen = 0;
     }
+    atomic_store_explicit(&e->writes, atomic_load_explicit(&e->writes, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    atomic_store_explicit(&e->last_writer, me, memory_order_relaxed);
 }
 
 static inline void tables_write_end(tentry *e, uint64_t me)
