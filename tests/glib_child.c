@@ -33,11 +33,15 @@ static GHashTable *shared;
 static GMutex mu;
 static pthread_barrier_t ready;
 static _Atomic int inserted; /* the inserters that are done */
+static _Atomic int watching;  /* the reader or walker has begun its loop */
+static int reader_mode;
 
 static void *inserter(void *arg)
 {
     int base = GPOINTER_TO_INT(arg);
     pthread_barrier_wait(&ready);
+    while (reader_mode && !watching) /* the reader modes: overlap in time */
+        ;
     for (int i = 1; i <= KEYS; i++)
         g_hash_table_insert(shared, GINT_TO_POINTER(base + i), GINT_TO_POINTER(i)); /* LINE(insert) */
     inserted++;
@@ -49,6 +53,7 @@ static void *looker(void *arg)
     (void)arg;
     pthread_barrier_wait(&ready);
     long hits = 0;
+    watching = 1;
     while (!inserted)
         for (int i = 1; i <= KEYS; i++)
             hits += g_hash_table_lookup(shared, GINT_TO_POINTER(i)) != NULL; /* LINE(lookup) */
@@ -65,6 +70,7 @@ static void *walker(void *arg)
     (void)arg;
     pthread_barrier_wait(&ready);
     long n = 0;
+    watching = 1;
     while (!inserted)
         g_hash_table_foreach(shared, count_one, &n); /* LINE(foreach) */
     return (void *)n;
@@ -75,6 +81,7 @@ static void *iterator(void *arg)
     (void)arg;
     pthread_barrier_wait(&ready);
     long n = 0;
+    watching = 1;
     while (!inserted) {
         GHashTableIter it;
         gpointer k, v;
@@ -263,6 +270,7 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IONBF, 0);
     if (strcmp(mode, "writes") == 0)
         return two(inserter, inserter);
+    reader_mode = strcmp(mode, "read") == 0 || strcmp(mode, "foreach") == 0 || strcmp(mode, "iter") == 0;
     if (strcmp(mode, "read") == 0)
         return two(inserter, looker);
     if (strcmp(mode, "foreach") == 0)
