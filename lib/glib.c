@@ -245,9 +245,8 @@ void g_hash_table_iter_steal(GHashTableIter *it)
 gpointer g_hash_table_lookup(GHashTable *t, gconstpointer key)
 {
     REAL(g_hash_table_lookup);
-    gpointer r;
-    READ(t, r = real(t, key));
-    return r;
+    interpose_lookup(t, GHASH);
+    return real(t, key);
 }
 
 gboolean g_hash_table_lookup_extended(GHashTable *t, gconstpointer key, gpointer *orig_key, gpointer *value)
@@ -283,17 +282,26 @@ typedef struct walk {
 } walk;
 
 /* A write in progress, or one made by another thread since the walk
- * began (a whole insert can fit between two elements). */
-static void walk_check(walk *w)
+ * began (a whole insert can fit between two elements).  Inline: it runs
+ * before every element. */
+static __attribute__((noinline)) void walk_changed(walk *w)
 {
     tables_read_check(w->e, MR_TABLE_ITERATE);
     uint64_t writes = atomic_load_explicit(&w->e->writes, memory_order_relaxed);
-    if (__builtin_expect(writes != w->writes, 0)) {
+    if (writes != w->writes) {
         uint64_t who = atomic_load_explicit(&w->e->last_writer, memory_order_relaxed);
         if (who != tables_me())
             maprace_rt.read_failed(&w->e->claim, who, MR_TABLE_ITERATE);
         w->writes = writes; /* (continue mode goes on) */
     }
+}
+
+static inline void walk_check(walk *w)
+{
+    if (__builtin_expect(atomic_load_explicit(&w->e->claim.writer, memory_order_relaxed) != 0 ||
+                             atomic_load_explicit(&w->e->writes, memory_order_relaxed) != w->writes,
+                         0))
+        walk_changed(w);
 }
 
 static void each_element(gpointer key, gpointer value, gpointer p)

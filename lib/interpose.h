@@ -49,6 +49,24 @@ static inline void interpose_leave(void)
         interpose_leave();                                                                                \
     } while (0)
 
+/* A lookup on `table`, checked on entry as Go's mapaccess is; the caller
+ * then tail-calls the real function.  The common case, the table this
+ * thread used last and no write in progress, is decided inline; entries
+ * are cached only while maprace is on, so it needs no other test.
+ * Nothing is marked as nested: a lookup calls only the table's hash and
+ * equal functions, and a family's own calls from inside another
+ * interposed call still go straight through (tables_depth > 0). */
+void interpose_lookup_slow(const void *table, const char *type);
+
+static inline void interpose_lookup(const void *table, const char *type)
+{
+    tentry *e = tables_last_entry;
+    if (__builtin_expect(atomic_load_explicit(&e->key, memory_order_acquire) != (uintptr_t)table ||
+                             atomic_load_explicit(&e->claim.writer, memory_order_relaxed) != 0,
+                         0))
+        interpose_lookup_slow(table, type);
+}
+
 /* A read (how: MR_TABLE_READ, or MR_TABLE_ITERATE for a whole walk):
  * checked before and after, so a write that begins during it is seen. */
 #define INTERPOSE_READ(table, type, how, call)                                                            \

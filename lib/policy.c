@@ -59,9 +59,14 @@ bool maprace_load_suppressions(const char *path, char *err, size_t errlen)
     return true;
 }
 
+bool maprace_may_go_on(void)
+{
+    return maprace_opts.halt_on_error == 0 || npatterns > 0;
+}
+
 int mr_hook_race_policy(void)
 {
-    if (maprace_active() && (maprace_opts.halt_on_error == 0 || npatterns > 0))
+    if (maprace_active() && maprace_may_go_on())
         return MR_RACE_DECIDE;
     int (*next)(void) = (int (*)(void))dlsym(RTLD_NEXT, "mr_hook_race_policy");
     return next ? next() : MR_RACE_HALT;

@@ -3,6 +3,8 @@
  */
 #include "tables.h"
 
+#include "interpose.h"
+
 #include "preload.h"
 
 #include <pthread.h>
@@ -13,8 +15,20 @@ enum { STRIPES = 64 };
 _Atomic(tentry *) tables_buckets[1 << 16];
 __thread int tables_depth __attribute__((tls_model("initial-exec")));
 __thread uint64_t tables_goid __attribute__((tls_model("initial-exec")));
-__thread const void *tables_last __attribute__((tls_model("initial-exec")));
-__thread tentry *tables_last_entry __attribute__((tls_model("initial-exec")));
+static tentry no_entry; /* key 0: no table's */
+__thread tentry *tables_last_entry __attribute__((tls_model("initial-exec"))) = &no_entry;
+
+bool tables_exclusive;
+
+void tables_write_wait(tentry *e, uint64_t me)
+{
+    uint64_t seen = 0;
+    while (!atomic_compare_exchange_strong_explicit(&e->claim.writer, &seen, me, memory_order_acquire,
+                                                    memory_order_relaxed)) {
+        maprace_rt.claim_failed(&e->claim, seen); /* returns only if the program goes on, the holder done */
+        seen = 0;
+    }
+}
 
 static pthread_mutex_t stripes[STRIPES] = {[0 ... STRIPES - 1] = PTHREAD_MUTEX_INITIALIZER};
 
@@ -75,11 +89,15 @@ static tentry unwatched;
 tentry *tables_find_slow(const void *table, const char *type)
 {
     size_t b = tables_bucket(table);
+    for (tentry *e = atomic_load_explicit(&tables_buckets[b], memory_order_acquire); e != NULL;
+         e = atomic_load_explicit(&e->next, memory_order_acquire))
+        if (atomic_load_explicit(&e->key, memory_order_acquire) == (uintptr_t)table)
+            return tables_last_entry = e;
     pthread_mutex_lock(&stripes[b % STRIPES]);
     bool fresh;
     tentry *e = entry_locked(b, table, type, &fresh);
     pthread_mutex_unlock(&stripes[b % STRIPES]);
-    return e != NULL ? e : &unwatched;
+    return tables_last_entry = e != NULL ? e : &unwatched;
 }
 
 void tables_made(const void *table, const char *type, uintptr_t callsite)
@@ -116,4 +134,13 @@ void tables_gone(const void *table)
         if (atomic_load(&e->key) == (uintptr_t)table)
             atomic_store_explicit(&e->key, 0, memory_order_release);
     pthread_mutex_unlock(&stripes[b % STRIPES]);
+}
+
+void interpose_lookup_slow(const void *table, const char *type)
+{
+    if (tables_depth > 0 || table == NULL)
+        return;
+    if (!maprace_active() && !maprace_watch())
+        return;
+    tables_read_check(tables_find(table, type), MR_TABLE_READ);
 }

@@ -42,7 +42,8 @@ extern __thread int tables_depth __attribute__((tls_model("initial-exec")));
 /* This thread's goroutine id, once known. */
 extern __thread uint64_t tables_goid __attribute__((tls_model("initial-exec")));
 
-/* The entry of a table, made on first sight (with an unknown creation). */
+/* The entry of a table, found in its bucket's chain or made on first
+ * sight (with an unknown creation); remembered as this thread's last. */
 tentry *tables_find_slow(const void *table, const char *type);
 
 /* The table was just made (its reference count is 1); records its
@@ -67,35 +68,37 @@ static inline size_t tables_bucket(const void *table)
 
 extern _Atomic(tentry *) tables_buckets[1 << 16];
 
-/* This thread's last table and its entry: most calls use the table the
- * previous call used.  The entry is right while its key is the table. */
-extern __thread const void *tables_last __attribute__((tls_model("initial-exec")));
+/* This thread's last entry: most calls use the table the previous call
+ * used.  It is right while its key is the table (entries are never freed,
+ * so a stale one is still readable); it starts as an entry whose key is
+ * never a table's. */
 extern __thread tentry *tables_last_entry __attribute__((tls_model("initial-exec")));
 
 static inline tentry *tables_find(const void *table, const char *type)
 {
     tentry *last = tables_last_entry;
-    if (__builtin_expect(tables_last == table, 1) &&
-        atomic_load_explicit(&last->key, memory_order_acquire) == (uintptr_t)table)
+    if (__builtin_expect(atomic_load_explicit(&last->key, memory_order_acquire) == (uintptr_t)table, 1))
         return last;
-    tables_last = table;
-    for (tentry *e = atomic_load_explicit(&tables_buckets[tables_bucket(table)], memory_order_acquire); e != NULL;
-         e = atomic_load_explicit(&e->next, memory_order_acquire))
-        if (atomic_load_explicit(&e->key, memory_order_acquire) == (uintptr_t)table)
-            return tables_last_entry = e;
-    return tables_last_entry = tables_find_slow(table, type);
+    return tables_find_slow(table, type);
 }
 
-/* The claim protocol of maprt_foreign.h. */
+/* The claim protocol of maprt_foreign.h.  When a race halts the program
+ * (the default), a writer checks the claim and stores its id, as Go's
+ * hashWriting is set: two writes that overlap still meet, the later at
+ * its start or the earlier at its end (tables_write_end), and the store
+ * costs a fraction of a compare-and-swap.  When a race may let the
+ * program go on (tables_exclusive), the claim is taken with a
+ * compare-and-swap, so that a second writer waits for the first and the
+ * table is not damaged. */
+extern bool tables_exclusive __attribute__((visibility("hidden")));
+void tables_write_wait(tentry *e, uint64_t me);
+
 static inline void tables_write_begin(tentry *e, uint64_t me)
 {
-    uint64_t seen = 0;
-    while (__builtin_expect(!atomic_compare_exchange_strong_explicit(&e->claim.writer, &seen, me,
-                                                                     memory_order_acquire, memory_order_relaxed),
-                            0)) {
-        maprace_rt.claim_failed(&e->claim, seen); /* returns in continue mode, the holder done */
-        seen = 0;
-    }
+    if (__builtin_expect(tables_exclusive || atomic_load_explicit(&e->claim.writer, memory_order_relaxed) != 0, 0))
+        tables_write_wait(e, me);
+    else
+        atomic_store_explicit(&e->claim.writer, me, memory_order_relaxed);
     atomic_store_explicit(&e->writes, atomic_load_explicit(&e->writes, memory_order_relaxed) + 1,
                           memory_order_relaxed);
     atomic_store_explicit(&e->last_writer, me, memory_order_relaxed);
