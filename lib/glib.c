@@ -282,17 +282,17 @@ typedef struct walk {
 } walk;
 
 /* A write in progress, or one made by another thread since the walk
- * began (a whole insert can fit between two elements).  Inline: it runs
- * before every element. */
-static __attribute__((noinline)) void walk_changed(walk *w)
+ * began (a whole insert can fit between two elements).  The check is
+ * inline (walk_check): it runs before every element. */
+static __attribute__((noinline)) void walk_changed(tentry *e, uint64_t *walk_writes)
 {
-    tables_read_check(w->e, MR_TABLE_ITERATE);
-    uint64_t writes = atomic_load_explicit(&w->e->writes, memory_order_relaxed);
-    if (writes != w->writes) {
-        uint64_t who = atomic_load_explicit(&w->e->last_writer, memory_order_relaxed);
+    tables_read_check(e, MR_TABLE_ITERATE);
+    uint64_t writes = atomic_load_explicit(&e->writes, memory_order_relaxed);
+    if (writes != *walk_writes) {
+        uint64_t who = atomic_load_explicit(&e->last_writer, memory_order_relaxed);
         if (who != tables_me())
-            maprace_rt.read_failed(&w->e->claim, who, MR_TABLE_ITERATE);
-        w->writes = writes; /* (continue mode goes on) */
+            maprace_rt.read_failed(&e->claim, who, MR_TABLE_ITERATE);
+        *walk_writes = writes; /* (continue mode goes on) */
     }
 }
 
@@ -301,7 +301,7 @@ static inline void walk_check(walk *w)
     if (__builtin_expect(atomic_load_explicit(&w->e->claim.writer, memory_order_relaxed) != 0 ||
                              atomic_load_explicit(&w->e->writes, memory_order_relaxed) != w->writes,
                          0))
-        walk_changed(w);
+        walk_changed(w->e, &w->writes);
 }
 
 static void each_element(gpointer key, gpointer value, gpointer p)
@@ -374,10 +374,41 @@ GList *g_hash_table_get_values(GHashTable *t)
     return r;
 }
 
+/* GHashTableIter walks: the iterator is the program's memory, so the
+ * write count each walk began with is kept in a few slots per thread
+ * (a walk is almost always stepped by the thread that began it).  A walk
+ * whose slot was reused, or stepped by another thread, keeps the check
+ * of the claim alone. */
+enum { ITER_SLOTS = 8 };
+static __thread struct iter_slot {
+    const GHashTableIter *it;
+    tentry *e;
+    uint64_t writes;
+} iter_slots[ITER_SLOTS] __attribute__((tls_model("initial-exec")));
+static __thread unsigned iter_next_slot __attribute__((tls_model("initial-exec")));
+
+static struct iter_slot *iter_slot_of(const GHashTableIter *it, const tentry *e)
+{
+    for (int i = 0; i < ITER_SLOTS; i++)
+        if (iter_slots[i].it == it && iter_slots[i].e == e)
+            return &iter_slots[i];
+    return NULL;
+}
+
 void g_hash_table_iter_init(GHashTableIter *it, GHashTable *t)
 {
     REAL(g_hash_table_iter_init);
-    WALK(t, real(it, t));
+    tentry *e = interpose_enter(t, GHASH);
+    if (e != NULL)
+        tables_read_check(e, MR_TABLE_ITERATE);
+    real(it, t);
+    if (e != NULL) {
+        struct iter_slot *slot = iter_slot_of(it, e);
+        if (slot == NULL)
+            slot = &iter_slots[iter_next_slot++ % ITER_SLOTS];
+        *slot = (struct iter_slot){it, e, atomic_load_explicit(&e->writes, memory_order_relaxed)};
+    }
+    interpose_leave();
 }
 
 gboolean g_hash_table_iter_next(GHashTableIter *it, gpointer *key, gpointer *value)
@@ -385,9 +416,19 @@ gboolean g_hash_table_iter_next(GHashTableIter *it, gpointer *key, gpointer *val
     REAL(g_hash_table_iter_next);
     gboolean r;
     tentry *e = interpose_enter(it->table, GHASH);
-    if (e != NULL)
-        tables_read_check(e, MR_TABLE_ITERATE);
+    if (e != NULL) {
+        struct iter_slot *slot = iter_slot_of(it, e);
+        if (slot != NULL)
+            walk_changed(e, &slot->writes);
+        else
+            tables_read_check(e, MR_TABLE_ITERATE);
+    }
     r = real(it, key, value);
+    if (e != NULL && !r) {
+        struct iter_slot *slot = iter_slot_of(it, e);
+        if (slot != NULL)
+            slot->it = NULL; /* the walk is over */
+    }
     interpose_leave();
     return r;
 }

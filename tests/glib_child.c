@@ -8,6 +8,8 @@
  * read      one thread inserts, another looks up
  * foreach   one thread inserts, another walks with g_hash_table_foreach
  * iter      one thread inserts, another walks with a GHashTableIter
+ * iterstep  a thread inserts one key between two steps of another's
+ *           GHashTableIter walk, the two never in the table at once
  * locked    four threads use one table under a GMutex: insert, lookup,
  *           remove, foreach, iterators; then every key is checked
  * gobject   GLib and GObject used by four threads that share no table
@@ -93,6 +95,47 @@ static void *iterator(void *arg)
             n++;
     }
     return (void *)n;
+}
+
+/* iterstep: the insert falls whole between two steps of the walk (a
+ * barrier orders them); GLib forbids any write during a walk but through
+ * the iterator, so it is the walk's race whatever orders the two. */
+static void *stepper(void *arg)
+{
+    (void)arg;
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, shared);
+    g_hash_table_iter_next(&it, &k, &v);
+    pthread_barrier_wait(&ready); /* the walk has begun */
+    pthread_barrier_wait(&ready); /* the insert is over */
+    long n = 0;
+    while (g_hash_table_iter_next(&it, &k, &v)) /* LINE(iter_step) */
+        n++;
+    return (void *)n;
+}
+
+static void *step_inserter(void *arg)
+{
+    (void)arg;
+    pthread_barrier_wait(&ready);
+    g_hash_table_insert(shared, GINT_TO_POINTER(KEYS + 1), NULL); /* LINE(step_insert) */
+    pthread_barrier_wait(&ready);
+    return NULL;
+}
+
+static int iter_step(void)
+{
+    shared = g_hash_table_new(g_direct_hash, g_direct_equal);
+    for (int i = 1; i <= 100; i++)
+        g_hash_table_insert(shared, GINT_TO_POINTER(i), GINT_TO_POINTER(i));
+    pthread_barrier_init(&ready, NULL, 2);
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, stepper, NULL);
+    pthread_create(&tb, NULL, step_inserter, NULL);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    return 0;
 }
 
 static int two(void *(*a)(void *), void *(*b)(void *))
@@ -285,6 +328,8 @@ int main(int argc, char **argv)
         return two(inserter, walker);
     if (strcmp(mode, "iter") == 0)
         return two(inserter, iterator);
+    if (strcmp(mode, "iterstep") == 0)
+        return iter_step();
     if (strcmp(mode, "locked") == 0)
         return locked();
     if (strcmp(mode, "gobject") == 0)
