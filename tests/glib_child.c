@@ -5,7 +5,8 @@
  *     glib_child MODE
  *
  * writes    two threads insert into one GHashTable, no lock
- * read      one thread inserts, another looks up
+ * read      one thread inserts, another looks up (keys already there)
+ * readgrow  the same, the inserts growing the table under the lookups
  * foreach   one thread inserts, another walks with g_hash_table_foreach
  * iter      one thread inserts, another walks with a GHashTableIter
  * iterstep  a thread inserts one key between two steps of another's
@@ -37,6 +38,7 @@ static pthread_barrier_t ready;
 static _Atomic int inserted; /* the inserters that are done */
 static _Atomic int watching;  /* the reader or walker has begun its loop */
 static int reader_mode;
+static int reader_grows; /* readgrow: new keys, resizes under the reader */
 
 static void *inserter(void *arg)
 {
@@ -144,7 +146,7 @@ static int two(void *(*a)(void *), void *(*b)(void *))
     /* Against a reader the inserter rewrites keys already there: a race
      * still, but no resize, whose freed arrays could crash the reader
      * inside GLib before any check sees the writer. */
-    for (int i = 1; reader_mode && i <= KEYS; i++)
+    for (int i = 1; reader_mode && !reader_grows && i <= KEYS; i++)
         g_hash_table_insert(shared, GINT_TO_POINTER(i), GINT_TO_POINTER(i));
     pthread_barrier_init(&ready, NULL, 2);
     pthread_t ta, tb;
@@ -321,9 +323,13 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IONBF, 0);
     if (strcmp(mode, "writes") == 0)
         return two(inserter, inserter);
-    reader_mode = strcmp(mode, "read") == 0 || strcmp(mode, "foreach") == 0 || strcmp(mode, "iter") == 0;
+    reader_mode = strcmp(mode, "read") == 0 || strcmp(mode, "readgrow") == 0 || strcmp(mode, "foreach") == 0 || strcmp(mode, "iter") == 0;
     if (strcmp(mode, "read") == 0)
         return two(inserter, looker);
+    if (strcmp(mode, "readgrow") == 0) { /* the inserter grows the table */
+        reader_grows = 1;
+        return two(inserter, looker);
+    }
     if (strcmp(mode, "foreach") == 0)
         return two(inserter, walker);
     if (strcmp(mode, "iter") == 0)

@@ -16,13 +16,13 @@ runs=${MAPRACE_RUNS:-20}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 n=0
-echo "1..21"
+echo "1..22"
 report() { # status description [file to show]
     n=$((n + 1))
     if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; [ -n "$3" ] && sed 's/^/# /' "$3" | head -40; fi
 }
 if [ ! -x "$child" ]; then
-    for i in $(seq 1 21); do n=$((n + 1)); echo "ok $n # SKIP GLib (libglib2.0-dev) is not installed"; done
+    for i in $(seq 1 22); do n=$((n + 1)); echo "ok $n # SKIP GLib (libglib2.0-dev) is not installed"; done
     exit 0
 fi
 line() { grep -n "LINE($1)" "$src" | head -1 | cut -d: -f1; }
@@ -72,11 +72,13 @@ grep -q '"map":{"address":"0x[0-9a-f]*","type":"GHashTable","created_by":1,' "$l
     grep -q '"role":"detector"' "$log" && grep -q '"role":"writer"' "$log"
 report $? "the log line names the GHashTable and both sides" "$log"
 
-# 4-7: a reader, a foreach walk and an iterator against a writer; a write
+# 4-8: a reader (the table rewritten, then grown), a foreach walk and an iterator against a writer; a write
 # between two steps of a walk.
 racy read "concurrent map read and map write" "looker(...)" "/tests/glib_child.c:$(line lookup) +0x" \
     "~\\[running, (writing|wrote) map\\]:" "inserter(...)"
 report $? "lookup against insert: 'concurrent map read and map write' in $runs/$runs runs, the lookup line" "$work/err"
+racy readgrow "concurrent map read and map write" "looker(...)" "/tests/glib_child.c:$(line lookup) +0x"
+report $? "lookup against inserts that grow the table: reported in $runs/$runs runs, never a crash inside GLib" "$work/err"
 racy foreach "concurrent map iteration and map write" "walker(...)" "/tests/glib_child.c:$(line foreach) +0x" \
     "~\[running, (writing|wrote) map\]:"
 report $? "g_hash_table_foreach against insert: 'concurrent map iteration and map write' in $runs/$runs runs" "$work/err"
@@ -88,7 +90,7 @@ racy iterstep "concurrent map iteration and map write" "stepper(...)" "/tests/gl
 status=$? runs=$runs_saved
 report $status "an insert that falls whole between two GHashTableIter steps: the iteration message, the iter_next line" "$work/err"
 
-# 8-9: correct programs are never reported.
+# 9-10: correct programs are never reported.
 why=""
 for i in $(seq 1 "$runs"); do
     "$maprace" -o "$work/clean" "$child" locked >"$work/out" 2>"$work/err"
@@ -102,12 +104,12 @@ report $? "a GMutex-protected table (insert, lookup, remove, foreach, iterators)
 [ $? = 0 ] && [ ! -s "$work/err" ] && ! ls "$work"/clean.* >/dev/null 2>&1
 report $? "GObject types, objects and private tables in four threads, no table shared: no report" "$work/err"
 
-# 10: tables made, shared under a lock, referenced and destroyed, many times.
+# 11: tables made, shared under a lock, referenced and destroyed, many times.
 "$maprace" -o "$work/clean" "$child" churn >"$work/out" 2>"$work/err"
 [ $? = 0 ] && [ ! -s "$work/err" ] && grep -q "churn: done" "$work/out"
 report $? "tables made, ref'd, unref'd and destroyed under a lock: no report" "$work/err"
 
-# 11: continue mode: the second writer waits, the table stays whole.
+# 12: continue mode: the second writer waits, the table stays whole.
 MAPRACE_OPTIONS=halt_on_error=0 "$maprace" -o "$work/cont" "$child" continue >"$work/out" 2>"$work/err"
 status=$?
 [ "$status" = 66 ] && grep -q "continue: 200000 keys, 0 missing" "$work/out" &&
@@ -115,7 +117,7 @@ status=$?
     grep -q "^maprace: 1 distinct race reported" "$work/err"
 report $? "continue mode: one report, every key found afterwards, exit 66 (got $status)" "$work/err"
 
-# 12-14: glibc's hsearch_r.
+# 13-15: glibc's hsearch_r.
 racy hwrites "concurrent map writes" "hloader(...)" "/tests/glib_child.c:$(line hsearch_enter) +0x" \
     "~\\[running, (writing|wrote) map\\]:" "(hsearch_r table), made by goroutine 1 at"
 report $? "hsearch_r ENTER from two threads: caught in $runs/$runs runs, the hsearch_r line" "$work/err"
@@ -125,7 +127,7 @@ report $? "the report names the hcreate_r line" "$work/err"
 [ $? = 0 ] && [ ! -s "$work/err" ] && grep -q "hsearch: 50000 of 50000 found" "$work/out"
 report $? "hsearch_r under a mutex: no report, every entry found" "$work/err"
 
-# 15-18: the examples, plain and under maprace.
+# 16-19: the examples, plain and under maprace.
 "$maprace" -o "$work/ex" "$ex/glib_shared_table" >"$work/out" 2>"$work/err"
 status=$?
 [ "$status" = 2 ] && head -1 "$work/err" | grep -qE "^fatal error: concurrent map (writes|read and map write)$" &&
@@ -146,7 +148,7 @@ report $? "hsearch_shared under maprace: concurrent map writes naming loader, ex
     [ "$(grep -c "40000 of 40000 words found, every one" "$work/out")" = 2 ] && [ ! -s "$work/err" ]
 report $? "hsearch_shared locked: every word found, plain and under maprace, no report" "$work/err"
 
-# 19-21: processes that use neither family: same output, same status,
+# 20-22: processes that use neither family: same output, same status,
 # nothing printed, libmaprt not even loaded.
 same() { # description command...
     local a b sa sb
