@@ -9,18 +9,57 @@
  *              where the deferred calls that touched them were deferred
  *   --json     the valid lines, as JSON Lines
  *
- * A damaged line is reported as FILE:LINE on stderr and skipped.  Exit
- * status: 0 no race found, 1 races found, 2 a log could not be read or
+ * Logs are read after crashes and copied between machines, so any bytes
+ * may arrive: each line is parsed by jansson, and a damaged line is
+ * skipped with a warning (the first few as FILE:LINE, then a count).  A
+ * log with lines but no valid one is an error.  Exit status: 0 no race
+ * found, 1 races found, 2 a log could not be read, held no valid line, or
  * the command line was wrong.
  */
-#include "json.h"
-
 #include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- reading a record: absent or mistyped members read as a default ------- */
+
+typedef json_t jnode;
+
+static const jnode *jget(const jnode *obj, const char *key)
+{
+    return json_is_object(obj) ? json_object_get(obj, key) : NULL;
+}
+
+static const char *jstr(const jnode *obj, const char *key, const char *dflt)
+{
+    const char *s = json_string_value(jget(obj, key));
+    return s != NULL ? s : dflt;
+}
+
+static double jnum(const jnode *obj, const char *key, double dflt)
+{
+    const jnode *n = jget(obj, key);
+    return json_is_number(n) ? json_number_value(n) : dflt;
+}
+
+static bool jbool(const jnode *obj, const char *key, bool dflt)
+{
+    const jnode *b = jget(obj, key);
+    return json_is_boolean(b) ? json_is_true(b) : dflt;
+}
+
+/* The elements of an array (none if it is not one). */
+#define EACH(elem, array)                                                                                 \
+    size_t i_##elem;                                                                                      \
+    jnode *elem;                                                                                          \
+    json_array_foreach((jnode *)(array), i_##elem, elem)
+
 typedef enum { TEXT, SUMMARY, JSON } mode;
+
+/* Damaged lines named one by one; the rest are counted. */
+enum { MAX_WARNINGS = 5 };
 
 /* ---- text ------------------------------------------------------------------ */
 
@@ -50,7 +89,8 @@ static void print_frame(const jnode *fr, const char *indent)
 static void print_stack(const jnode *stack, const char *indent, int max)
 {
     int shown = 0;
-    for (const jnode *fr = stack ? stack->child : NULL; fr && shown < max; fr = fr->next) {
+    for (size_t i = 0; i < json_array_size(stack) && shown < max; i++) {
+        const jnode *fr = json_array_get(stack, i);
         if (root(fr))
             break;
         if (hidden(fr))
@@ -63,7 +103,7 @@ static void print_stack(const jnode *stack, const char *indent, int max)
 /* The first frame the user would see. */
 static const jnode *top_frame(const jnode *stack)
 {
-    for (const jnode *fr = stack ? stack->child : NULL; fr; fr = fr->next)
+    EACH(fr, stack)
         if (!hidden(fr))
             return fr;
     return NULL;
@@ -84,12 +124,12 @@ static void print_text(const jnode *race, const char *file, int line)
            jstr(race, "time", "?"));
     printf("fatal error: %s\n", jstr(race, "kind", "?"));
     const jnode *gs = jget(race, "goroutines");
-    for (const jnode *g = gs ? gs->child : NULL; g; g = g->next) {
+    EACH(g, gs) {
         const char *role = jstr(g, "role", "other");
         printf("\ngoroutine %.0f [%s%s]:\n", jnum(g, "id", 0), jstr(g, "status", "running"),
                strcmp(role, "writer") == 0 ? ", writing map" : "");
         const jnode *stack = jget(g, "stack");
-        if (stack && stack->child)
+        if (json_array_size(stack) > 0)
             print_stack(stack, "", 32);
         else
             printf("\t(stack not captured)\n");
@@ -97,8 +137,8 @@ static void print_text(const jnode *race, const char *file, int line)
     const jnode *map = jget(race, "map");
     printf("\nmaprace: map %s (%s)", jstr(map, "address", "?"), jstr(map, "type", "?"));
     const jnode *creator = jget(map, "created_by");
-    if (creator && creator->type == J_NUMBER) {
-        printf(", made by goroutine %.0f at\n", creator->num);
+    if (json_is_number(creator)) {
+        printf(", made by goroutine %.0f at\n", json_number_value(creator));
         print_stack(jget(map, "creation_stack"), "\t", 6);
     } else {
         printf(": made before maprace was watching\n");
@@ -108,9 +148,9 @@ static void print_text(const jnode *race, const char *file, int line)
         print_stack(jget(map, "free_stack"), "\t", 6);
     }
     const jnode *touches = jget(race, "defer_touches");
-    if (touches && touches->child) {
+    if (json_array_size(touches) > 0) {
         printf("maprace: deferred calls that touched it:\n");
-        for (const jnode *t = touches->child; t; t = t->next) {
+        EACH(t, touches) {
             printf("\tgoroutine %.0f: %s(...), deferred at ", jnum(t, "goroutine", 0), jstr(t, "function", "?"));
             print_site(jget(t, "deferred_at"));
             const char *why = jstr(t, "why", "return");
@@ -118,9 +158,11 @@ static void print_text(const jnode *race, const char *file, int line)
                             : strcmp(why, "panic") == 0 ? "run while panicking"
                             : jbool(t, "at_goroutine_exit", false) ? "run at goroutine exit (its function returned)"
                                                                    : "run when its function returned");
-            const jnode *ops = jget(t, "ops");
-            for (const jnode *op = ops ? ops->child : NULL; op; op = op->next)
-                printf(" %s x%.0f", op->key, op->num);
+            const char *op;
+            jnode *count;
+            json_object_foreach((jnode *)jget(t, "ops"), op, count)
+                if (json_is_number(count))
+                    printf(" %s x%.0f", op, json_number_value(count));
             printf("%s\n", jbool(t, "running", false) ? " [running at the race]" : "");
         }
     } else {
@@ -171,12 +213,12 @@ static void add_site(group *g, const char *item)
 static void add_to_summary(const jnode *race)
 {
     const jnode *gs = jget(race, "goroutines"), *det = NULL, *wr = NULL;
-    for (const jnode *g = gs ? gs->child : NULL; g; g = g->next) {
-        const char *role = jstr(g, "role", "");
+    EACH(gr, gs) {
+        const char *role = jstr(gr, "role", "");
         if (!det && strcmp(role, "detector") == 0)
-            det = top_frame(jget(g, "stack"));
+            det = top_frame(jget(gr, "stack"));
         if (!wr && strcmp(role, "writer") == 0)
-            wr = top_frame(jget(g, "stack"));
+            wr = top_frame(jget(gr, "stack"));
     }
     char dname[256], wname[256], sig[768];
     frame_name(det, dname, sizeof dname);
@@ -208,7 +250,7 @@ static void add_to_summary(const jnode *race)
             snprintf(g->maps[g->nmaps++], sizeof g->maps[0], "%s", item);
     }
     const jnode *touches = jget(race, "defer_touches");
-    for (const jnode *t = touches ? touches->child : NULL; t; t = t->next) {
+    EACH(t, touches) {
         char at[256];
         frame_name(jget(t, "deferred_at"), at, sizeof at);
         snprintf(item, sizeof item, "%s deferred at %s", jstr(t, "function", "?"), at);
@@ -229,6 +271,15 @@ static void print_summary(void)
         for (int s = 0; s < g->nsites; s++)
             printf("\tdeferred call: %s\n", g->sites[s]);
     }
+}
+
+/* A parser's message may quote the damaged bytes: show them as '?'. */
+static void printable(const char *s, char *out, size_t n)
+{
+    size_t i = 0;
+    for (; s[i] != '\0' && i + 1 < n; i++)
+        out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    out[i] = '\0';
 }
 
 /* ---- main --------------------------------------------------------------------- */
@@ -265,9 +316,9 @@ int main(int argc, char **argv)
         return 2;
     }
     int status = 0;
-    jdoc doc = {0};
     size_t cap = 0;
     char *line = NULL;
+    long damaged_total = 0;
     for (int i = optind; i < argc; i++) {
         FILE *f = fopen(argv[i], "r");
         if (f == NULL) {
@@ -275,22 +326,32 @@ int main(int argc, char **argv)
             status = 2;
             continue;
         }
+        long valid = 0, damaged = 0;
         ssize_t len;
         for (int lineno = 1; (len = getline(&line, &cap, f)) >= 0; lineno++) {
             while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-                line[--len] = '\0';
+                len--;
             if (len == 0)
                 continue;
-            jnode *race = json_parse(&doc, line);
-            const char *why = race == NULL ? doc.error
-                              : race->type != J_OBJECT ? "not an object"
-                              : jnum(race, "v", 0) != 1 ? "not a version 1 race record"
-                              : !jstr(race, "kind", NULL) ? "no kind"
-                                                          : NULL;
+            json_error_t err;
+            json_t *race = json_loadb(line, (size_t)len, JSON_REJECT_DUPLICATES, &err);
+            const char *why = race == NULL                        ? err.text
+                              : !json_is_object(race)              ? "not an object"
+                              : jnum(race, "v", 0) != 1            ? "not a version 1 race record"
+                              : jstr(race, "kind", NULL) == NULL   ? "no kind"
+                              : !json_is_array(jget(race, "goroutines")) ? "no goroutines"
+                                                                   : NULL;
             if (why != NULL) {
-                fprintf(stderr, "maprace-report: %s:%d: damaged line (%s), skipped\n", argv[i], lineno, why);
+                char shown[160];
+                printable(why, shown, sizeof shown);
+                why = shown;
+                if (damaged_total++ < MAX_WARNINGS)
+                    fprintf(stderr, "maprace-report: %s:%d: damaged line (%s), skipped\n", argv[i], lineno, why);
+                damaged++;
+                json_decref(race);
                 continue;
             }
+            valid++;
             races_total++;
             if (status == 0)
                 status = 1;
@@ -299,13 +360,23 @@ int main(int argc, char **argv)
             else if (m == SUMMARY)
                 add_to_summary(race);
             else
-                printf("%s\n", line);
+                printf("%.*s\n", (int)len, line);
+            json_decref(race);
+        }
+        if (ferror(f)) {
+            fprintf(stderr, "maprace-report: %s: read error\n", argv[i]);
+            status = 2;
+        } else if (valid == 0 && damaged > 0) {
+            fprintf(stderr, "maprace-report: %s: not a race log (%ld line%s, none a race record)\n", argv[i],
+                    damaged, damaged == 1 ? "" : "s");
+            status = 2;
         }
         fclose(f);
     }
+    if (damaged_total > MAX_WARNINGS)
+        fprintf(stderr, "maprace-report: %ld more damaged lines skipped\n", damaged_total - MAX_WARNINGS);
     if (m == SUMMARY)
         print_summary();
     free(line);
-    jdoc_free(&doc);
     return status;
 }

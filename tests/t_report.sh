@@ -10,7 +10,7 @@ json_check="$top/tests/json_check"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 n=0
-echo "1..7"
+echo "1..9"
 result() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; [ -n "$3" ] && sed 's/^/# /' "$3" | head -40; fi; }
 
 "$maprace" -o "$work/a" "$ex/defer_writes" >/dev/null 2>&1
@@ -61,3 +61,33 @@ result $? "an unreadable log: exit 2, named" "$work/err"
 "$report" >/dev/null 2>"$work/err"
 [ "$?" = 2 ] && grep -q "no log to read" "$work/err"
 result $? "no log given: a usage error" "$work/err"
+
+# The inputs a fuzzer found reading past the buffer of the old reader: a
+# last line without a newline ending inside a string after a backslash,
+# right after a key, inside an object after a key.  Each alone: no valid
+# line, exit 2; after a valid line: read, exit 1; never an invalid read.
+vg=""
+command -v valgrind >/dev/null && vg="valgrind -q --error-exitcode=99"
+why=""
+i=0
+for tail in '{"v":1,"kind":"abc\\' '{"v":1,"kind"' '{"v":1,"map":{"file"'; do
+    i=$((i + 1))
+    printf '%s' "$tail" >"$work/trunc$i.jsonl"
+    { head -1 "$work/all.jsonl"; printf '%s' "$tail"; } >"$work/after$i.jsonl"
+    $vg "$report" "$work/trunc$i.jsonl" >/dev/null 2>"$work/err"
+    status=$?
+    [ "$status" = 2 ] && grep -q "trunc$i.jsonl: not a race log" "$work/err" || { why="trunc$i: exit $status"; break; }
+    $vg "$report" --summary "$work/after$i.jsonl" >"$work/out" 2>"$work/err"
+    status=$?
+    [ "$status" = 1 ] && grep -q "^1 race in 1 group$" "$work/out" && grep -q "after$i.jsonl:2: damaged line" "$work/err" ||
+        { why="after$i: exit $status"; break; }
+done
+[ -z "$why" ]
+result $? "truncated last lines (fuzzer finds): skipped safely${vg:+ under valgrind}, a log of nothing else is an error ${why}" "$work/err"
+
+head -c 100000 /dev/urandom >"$work/garbage.jsonl"
+"$report" "$work/garbage.jsonl" >/dev/null 2>"$work/err"
+status=$?
+[ "$status" = 2 ] && [ "$(grep -c 'damaged line (' "$work/err")" = 5 ] && ! LC_ALL=C grep -q '[^[:print:]]' "$work/err" && grep -q "more damaged lines skipped" "$work/err" &&
+    grep -q "garbage.jsonl: not a race log" "$work/err" && [ "$(wc -l <"$work/err")" -le 7 ]
+result $? "100 KB of random bytes: five warnings, a count, 'not a race log', exit 2 (exit $status)" "$work/err"
