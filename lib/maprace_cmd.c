@@ -135,8 +135,15 @@ int main(int argc, char **argv)
     }
     if (pid == 0) {
         execvp(argv[optind], argv + optind);
-        fprintf(stderr, "maprace: cannot run %s: %s\n", argv[optind], strerror(errno));
-        _exit(127);
+        /* As shells say it: 127 not found, 126 found but not runnable. */
+        int err = errno;
+        struct stat sb;
+        if (stat(argv[optind], &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            fprintf(stderr, "maprace: cannot run %s: is a directory\n", argv[optind]);
+            _exit(126);
+        }
+        fprintf(stderr, "maprace: cannot run %s: %s\n", argv[optind], strerror(err));
+        _exit(err == ENOENT || err == ENOTDIR ? 127 : 126);
     }
     int st;
     while (waitpid(pid, &st, 0) < 0) {

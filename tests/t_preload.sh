@@ -11,7 +11,7 @@ json_check="$top/tests/json_check"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 n=0
-echo "1..21"
+echo "1..22"
 report() { # ok? description [log]
     n=$((n + 1))
     if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; [ -n "$3" ] && sed 's/^/# /' "$3" | head -40; fi
@@ -134,3 +134,17 @@ report $? "eight goroutines making and freeing maps under the preload: no report
 status=$?
 [ "$status" = 0 ] && grep -q "fork: 0 of 20 children failed" "$work/out"
 report $? "fork while goroutines use maps: the children work (one goroutine each) and exit 0" "$work/out"
+
+# 22: what the maprace command cannot run, named as shells name it.
+"$maprace" "$work" >/dev/null 2>"$work/err"
+s1=$?
+grep -qx "maprace: cannot run $work: is a directory" "$work/err" || s1=x$s1
+"$maprace" "$work/no-such-program" >/dev/null 2>"$work/err2"
+s2=$?
+printf 'not a program\n' >"$work/plain-file"
+chmod 644 "$work/plain-file"
+"$maprace" "$work/plain-file" >/dev/null 2>>"$work/err2"
+s3=$?
+[ "$s1" = 126 ] && [ "$s2" = 127 ] && [ "$s3" = 126 ] && grep -q "no-such-program: No such file or directory" "$work/err2" &&
+    grep -q "plain-file: Permission denied" "$work/err2"
+report $? "a directory: 'is a directory', 126; missing: 127; not executable: 126 (got $s1 $s2 $s3)" "$work/err"
