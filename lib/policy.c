@@ -10,20 +10,19 @@
  * stacks; '#' starts a comment.
  */
 #include "preload.h"
+#include "suppressions.h"
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-enum { MAX_PATTERNS = 256, MAX_SIGNATURES = 4096 };
+enum { MAX_SIGNATURES = 4096 };
 
-static char patterns[MAX_PATTERNS][256];
-static int npatterns;
+static suppressions suppressed_functions;
 static uint64_t signatures[MAX_SIGNATURES];
 static int nsignatures;
 static _Atomic long races_seen, races_reported, races_suppressed;
@@ -35,33 +34,14 @@ bool maprace_load_suppressions(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "cannot read the suppressions file %s: %s", path, strerror(errno));
         return false;
     }
-    char line[512];
-    for (int lineno = 1; fgets(line, sizeof line, f) != NULL; lineno++) {
-        char *p = line + strspn(line, " \t");
-        p[strcspn(p, "#\r\n")] = '\0';
-        for (size_t n = strlen(p); n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'); n--)
-            p[n - 1] = '\0';
-        if (*p == '\0')
-            continue;
-        if (strncmp(p, "race:", 5) != 0 || p[5] == '\0') {
-            snprintf(err, errlen, "%s:%d: expected race:FUNCTION, got '%s'", path, lineno, p);
-            fclose(f);
-            return false;
-        }
-        if (npatterns == MAX_PATTERNS) {
-            snprintf(err, errlen, "%s:%d: more than %d patterns", path, lineno, MAX_PATTERNS);
-            fclose(f);
-            return false;
-        }
-        snprintf(patterns[npatterns++], sizeof patterns[0], "%s", p + 5);
-    }
+    bool good = suppressions_read(f, path, &suppressed_functions, err, errlen);
     fclose(f);
-    return true;
+    return good;
 }
 
 bool maprace_may_go_on(void)
 {
-    return maprace_opts.halt_on_error == 0 || npatterns > 0;
+    return maprace_opts.halt_on_error == 0 || suppressed_functions.n > 0;
 }
 
 int mr_hook_race_policy(void)
@@ -80,9 +60,8 @@ static bool suppressed(const mr_report_event *e)
             if (maprace_describe_pc == NULL ||
                 !maprace_describe_pc(e->goroutines[g].pc[i], i == e->goroutines[g].exact, &pi) || !pi.function)
                 continue;
-            for (int p = 0; p < npatterns; p++)
-                if (fnmatch(patterns[p], pi.function, 0) == 0)
-                    return true;
+            if (suppressions_match(&suppressed_functions, pi.function))
+                return true;
         }
     return false;
 }
