@@ -71,6 +71,6 @@ int main(int argc, char **argv)
     }
     racelog_finish(r);
     int status = failed ? 2 : racelog_races(r) > 0 ? 1 : 0;
-    free(r);
+    racelog_free(r);
     return status;
 }

@@ -160,7 +160,7 @@ static void print_text(const jnode *race, const char *file, int line)
 
 /* ---- summary ------------------------------------------------------------------- */
 
-enum { MAX_GROUPS = 256, MAX_ITEMS = 8 };
+enum { MAX_ITEMS = 8 };
 
 typedef struct group {
     char signature[768];
@@ -175,8 +175,8 @@ typedef struct group {
 struct racelog {
     racelog_mode mode;
     long races, damaged;
-    int ngroups;
-    group groups[MAX_GROUPS];
+    int ngroups, cap;
+    group *groups; /* grown as signatures appear: none is dropped */
 };
 
 static void frame_name(const jnode *fr, char *out, size_t n)
@@ -221,9 +221,18 @@ static void add_to_summary(racelog *r, const jnode *race)
         if (strcmp(r->groups[i].signature, sig) == 0)
             g = &r->groups[i];
     if (g == NULL) {
-        if (r->ngroups == MAX_GROUPS)
-            return;
+        if (r->ngroups == r->cap) {
+            int cap = r->cap ? 2 * r->cap : 16;
+            group *more = realloc(r->groups, (size_t)cap * sizeof *more);
+            if (more == NULL) {
+                fprintf(stderr, "maprace-report: out of memory for the summary\n");
+                exit(2);
+            }
+            r->groups = more;
+            r->cap = cap;
+        }
         g = &r->groups[r->ngroups++];
+        memset(g, 0, sizeof *g);
         snprintf(g->signature, sizeof g->signature, "%s", sig);
         snprintf(g->kind, sizeof g->kind, "%s", kind);
         snprintf(g->detector, sizeof g->detector, "%s", dname);
@@ -338,6 +347,13 @@ bool racelog_read(racelog *r, FILE *f, const char *name)
     }
     free(line);
     return good;
+}
+
+void racelog_free(racelog *r)
+{
+    if (r != NULL)
+        free(r->groups);
+    free(r);
 }
 
 void racelog_finish(racelog *r)

@@ -27,5 +27,6 @@ long racelog_races(const racelog *r);
 /* After the last log: the count of damaged lines not named one by one,
  * and the summary. */
 void racelog_finish(racelog *r);
+void racelog_free(racelog *r);
 
 #endif /* MAPRACE_RACELOG_H */
