@@ -116,7 +116,7 @@ void g_hash_table_unref(GHashTable *t)
     } else if (drop_ref(e)) {
         /* The last reference: the table is emptied and freed, a write. */
         uint64_t me = tables_me();
-        tables_write_begin(e, me);
+        tables_write_begin(e, me, CALLSITE);
         real(t);
         tables_write_end(e, me);
         tables_gone(t);
@@ -135,7 +135,7 @@ void g_hash_table_destroy(GHashTable *t)
     } else {
         uint64_t me = tables_me();
         bool last = drop_ref(e);
-        tables_write_begin(e, me);
+        tables_write_begin(e, me, CALLSITE);
         real(t);
         tables_write_end(e, me);
         if (last)
@@ -289,7 +289,7 @@ static __attribute__((noinline)) void walk_changed(tentry *e, uint64_t *walk_wri
     tables_read_check(e, MR_TABLE_ITERATE);
     uint64_t writes = atomic_load_explicit(&e->writes, memory_order_relaxed);
     if (writes != *walk_writes) {
-        uint64_t who = atomic_load_explicit(&e->last_writer, memory_order_relaxed);
+        uint64_t who = atomic_load_explicit(&e->claim.last_writer, memory_order_relaxed);
         if (who != tables_me())
             maprace_rt.read_failed(&e->claim, who, MR_TABLE_ITERATE);
         *walk_writes = writes; /* (continue mode goes on) */

@@ -34,6 +34,10 @@ static inline void interpose_leave(void)
     tables_depth--;
 }
 
+/* The user's call of the interposed function being defined (used in its
+ * own body: the interposer is called straight from the program). */
+#define CALLSITE ((uintptr_t)__builtin_return_address(0))
+
 /* A write to the table: the claim around `call`. */
 #define INTERPOSE_WRITE(table, type, call)                                                                \
     do {                                                                                                  \
@@ -42,7 +46,7 @@ static inline void interpose_leave(void)
             call;                                                                                         \
         } else {                                                                                          \
             uint64_t me_ = tables_me();                                                                   \
-            tables_write_begin(e_, me_);                                                                  \
+            tables_write_begin(e_, me_, CALLSITE);                                                                \
             call;                                                                                         \
             tables_write_end(e_, me_);                                                                    \
         }                                                                                                 \

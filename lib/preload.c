@@ -11,6 +11,7 @@
  */
 #include "preload.h"
 #include "tables.h"
+#include "fault.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -82,6 +83,10 @@ static void load_runtime(void)
         return;
     }
     activate();
+    /* A crash inside GLib's table code may be a race no check met. */
+    void *lookup = dlsym(RTLD_NEXT, "g_hash_table_lookup");
+    if (lookup != NULL)
+        fault_watch_code(lookup, "g_hash_table_", "GHashTable");
 }
 
 bool maprace_watch(void)
@@ -94,6 +99,10 @@ bool maprace_watch(void)
 
 __attribute__((constructor)) static void maprace_init(void)
 {
+    /* (A library's constructor may have made a GHashTable already, and
+     * so loaded libmaprt and started watching: GObject does.) */
+    if (maprace_active())
+        return;
     if (dlsym(RTLD_NEXT, "mr_hook_report") != NULL) { /* a program built on libmaprt */
         if (!maprace_runtime_find()) {
             fprintf(stderr, "maprace: this libmaprt lacks services libmaprace.so needs; maprace is off\n");

@@ -75,6 +75,8 @@ static tentry *entry_locked(size_t b, const void *table, const char *type, bool 
         atomic_store_explicit(&tables_buckets[b], e, memory_order_release);
     }
     atomic_store(&e->claim.writer, 0);
+    atomic_store(&e->claim.last_writer, 0);
+    atomic_store(&e->claim.last_pc, 0);
     e->claim.addr = table;
     e->claim.type = type;
     atomic_store(&e->refs, -1);

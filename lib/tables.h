@@ -25,10 +25,11 @@ typedef struct tentry {
     _Atomic(struct tentry *) next; /* in its bucket's chain */
     _Atomic uintptr_t key;         /* the table's address; 0 while free */
     mr_table claim;
-    /* Writes so far and the last writer, stored under the claim: a walk
-     * that a whole write slipped into between two elements sees them
-     * change, though no check met the write in progress. */
-    _Atomic uint64_t writes, last_writer;
+    /* Writes so far, stored under the claim (with the last writer and its
+     * call site, in the claim): a walk that a whole write slipped into
+     * between two elements sees it change, though no check met the write
+     * in progress. */
+    _Atomic uint64_t writes;
     /* References counted through the interposed constructors, ref and
      * unref: the last unref ends the table.  -1: not known (the table
      * was made before maprace watched, or by a call maprace cannot see). */
@@ -93,7 +94,7 @@ static inline tentry *tables_find(const void *table, const char *type)
 extern bool tables_exclusive __attribute__((visibility("hidden")));
 void tables_write_wait(tentry *e, uint64_t me);
 
-static inline void tables_write_begin(tentry *e, uint64_t me)
+static inline void tables_write_begin(tentry *e, uint64_t me, uintptr_t callsite)
 {
     if (__builtin_expect(tables_exclusive || atomic_load_explicit(&e->claim.writer, memory_order_relaxed) != 0, 0))
         tables_write_wait(e, me);
@@ -101,7 +102,8 @@ static inline void tables_write_begin(tentry *e, uint64_t me)
         atomic_store_explicit(&e->claim.writer, me, memory_order_relaxed);
     atomic_store_explicit(&e->writes, atomic_load_explicit(&e->writes, memory_order_relaxed) + 1,
                           memory_order_relaxed);
-    atomic_store_explicit(&e->last_writer, me, memory_order_relaxed);
+    atomic_store_explicit(&e->claim.last_writer, me, memory_order_relaxed);
+    atomic_store_explicit(&e->claim.last_pc, callsite, memory_order_relaxed);
 }
 
 static inline void tables_write_end(tentry *e, uint64_t me)

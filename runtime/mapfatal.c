@@ -35,17 +35,20 @@ typedef struct race_site {
     const void *addr;
     const mr_maptype *maptype; /* NULL for a foreign table */
     const char *type;
+    /* The last write's goroutine and call site, where kept (NULL if not). */
+    const _Atomic uint64_t *last_writer;
+    const _Atomic uintptr_t *last_pc;
 } race_site;
 
 static race_site map_site(const mr_map *h)
 {
     mr_map *m = (mr_map *)h;
-    return (race_site){m ? &m->writer : NULL, h, m ? m->type : NULL, m && m->type ? m->type->name : NULL};
+    return (race_site){m ? &m->writer : NULL, h, m ? m->type : NULL, m && m->type ? m->type->name : NULL, NULL, NULL};
 }
 
 static race_site table_site(mr_table *t)
 {
-    return (race_site){&t->writer, t->addr, NULL, t->type};
+    return (race_site){&t->writer, t->addr, NULL, t->type, &t->last_writer, &t->last_pc};
 }
 
 enum { WRITER_WAIT_MS = 1000, OTHERS_WAIT_MS = 500, CATCH_WRITE_MS = 100 };
@@ -114,6 +117,21 @@ static void notify(mr_mapfault fault, const race_site *site, const mr_report_gor
                      site->type, lead, nlead, others);
 }
 
+/* Where the holder made its last write, when the table keeps it and the
+ * last write was the holder's: a one-frame stack (a return address). */
+static bool last_write(const race_site *site, uint64_t holder, mr_stack *out)
+{
+    if (site->last_pc == NULL || holder == 0 || atomic_load(site->last_writer) != holder)
+        return false;
+    uintptr_t pc = atomic_load(site->last_pc);
+    if (pc == 0)
+        return false;
+    out->n = 1;
+    out->exact = -1;
+    out->pc[0] = pc;
+    return true;
+}
+
 static void print_race(const char *prefix, mr_mapfault fault, const race_site *site, uint64_t holder, mr_g *self,
                        const mr_stack *own, mr_g *writer, bool in_write, bool others)
 {
@@ -125,16 +143,31 @@ static void print_race(const char *prefix, mr_mapfault fault, const race_site *s
         notify(fault, site, lead, nlead, false);
         return;
     }
-    mr_report_section(self, own, NULL, NULL);
+    mr_report_section(self, own, NULL, NULL, 0);
     bool captured = writer != NULL && atomic_load(&writer->capture) == 2;
+    /* Unless the writer was caught inside its write, name where it made
+     * its last write, where the table keeps it. */
+    static mr_stack last; /* (one report at a time) */
+    bool known = !(captured && in_write) && last_write(site, holder, &last);
+    uintptr_t lastpc = known ? last.pc[0] : 0;
     if (writer != NULL) {
-        mr_report_section(writer, captured ? &writer->stack : NULL, in_write ? "writing map" : "wrote map",
-                          "stack not captured: the goroutine did not answer in time");
-        lead[nlead++] = mr_report_entry(writer, captured ? &writer->stack : NULL, MR_ROLE_WRITER);
+        const char *note = captured ? (known ? "its last write:" : NULL)
+                           : known  ? "stack not captured: the goroutine did not answer in time; its last write:"
+                                    : "stack not captured: the goroutine did not answer in time";
+        mr_report_section(writer, captured ? &writer->stack : NULL, in_write ? "writing map" : "wrote map", note,
+                          lastpc);
+        lead[nlead++] = mr_report_entry(writer, captured ? &writer->stack : known ? &last : NULL, MR_ROLE_WRITER);
     } else if (holder != 0) {
         mr_g gone = {.goid = holder};
-        mr_report_section(&gone, NULL, "writing map", "the goroutine has exited since");
-        lead[nlead++] = (mr_report_goroutine){.goid = holder, .status = "running", .role = MR_ROLE_WRITER, .exact = -1};
+        mr_report_section(&gone, NULL, known ? "wrote map" : "writing map",
+                          known ? "the goroutine has exited since; its last write:" : "the goroutine has exited since",
+                          lastpc);
+        lead[nlead++] = (mr_report_goroutine){.goid = holder,
+                                              .status = "running",
+                                              .role = MR_ROLE_WRITER,
+                                              .npc = known ? 1 : 0,
+                                              .exact = -1,
+                                              .pc = known ? last.pc : NULL};
     }
     if (others)
         mr_report_others(self, writer);
@@ -244,7 +277,7 @@ void mr_throw(const char *msg)
     mr_capture_self(&own);
     mr_report_printf("fatal error: %s\n", msg);
     if (mr_traceback_level() != MR_TB_NONE)
-        mr_report_section(self, &own, NULL, NULL);
+        mr_report_section(self, &own, NULL, NULL, 0);
     mr_report_goroutine lead = mr_report_entry(self, &own, MR_ROLE_DETECTOR);
     mr_report_notify("fatal error", msg, NULL, NULL, NULL, &lead, 1, false);
     mr_report_exit();

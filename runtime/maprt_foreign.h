@@ -51,6 +51,12 @@ typedef struct mr_table {
     _Atomic uint64_t writer; /* 0 when free, else the writing goroutine's id */
     const void *addr;        /* the table, as reports name it */
     const char *type;        /* its printable type, e.g. "GHashTable" */
+    /* The last write: its goroutine and the user's call site (a return
+     * address), stored by the writer under its claim.  A report names
+     * this frame when the writer's live stack can no longer be taken
+     * (its write was short, or it has exited since). */
+    _Atomic uint64_t last_writer;
+    _Atomic uintptr_t last_pc;
 } mr_table;
 
 typedef enum mr_table_read {

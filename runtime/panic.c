@@ -198,7 +198,7 @@ __attribute__((noreturn)) static void fatalpanic(mr_g *g)
     mr_tblevel level = mr_traceback_level();
     bool all = level >= MR_TB_ALL;
     if (level != MR_TB_NONE && n > 0) {
-        mr_report_section(g, &chain[0]->stack, NULL, NULL);
+        mr_report_section(g, &chain[0]->stack, NULL, NULL, 0);
         if (all) {
             mr_capture_others(500);
             mr_report_others(g, NULL);

@@ -125,18 +125,19 @@ static bool add_frame(uintptr_t pc, bool exact, bool system)
     return true;
 }
 
-void mr_report_section(const mr_g *g, const mr_stack *st, const char *extra, const char *note)
+void mr_report_section(const mr_g *g, const mr_stack *st, const char *extra, const char *note, uintptr_t lastpc)
 {
     bool system = mr_traceback_level() >= MR_TB_SYSTEM;
     add("\ngoroutine %llu [%s%s%s]:\n", (unsigned long long)g->goid, mr_gstatus_name(atomic_load(&g->status)),
         extra ? ", " : "", extra ? extra : "");
-    if (st != NULL) {
+    if (st != NULL)
         for (int i = 0; i < st->n; i++)
             if (!add_frame(st->pc[i], i == st->exact, system))
                 break;
-    } else if (note != NULL) {
+    if (note != NULL)
         add("\t(%s)\n", note);
-    }
+    if (lastpc != 0)
+        add_frame(lastpc, false, true);
     if (g->createpc != 0) {
         mr_symbol s;
         char name[256];
@@ -162,9 +163,9 @@ static void report_other(mr_g *g, void *arg)
     if (g == sk->a || g == sk->b || atomic_load(&g->status) == MR_G_DEAD)
         return;
     if (atomic_load(&g->capture) == 2)
-        mr_report_section(g, &g->stack, NULL, NULL);
+        mr_report_section(g, &g->stack, NULL, NULL, 0);
     else
-        mr_report_section(g, NULL, NULL, "stack not captured: the goroutine did not answer in time");
+        mr_report_section(g, NULL, NULL, "stack not captured: the goroutine did not answer in time", 0);
 }
 
 void mr_report_others(const mr_g *skip1, const mr_g *skip_2)

@@ -43,9 +43,11 @@ void mr_report_begin(void);
 __attribute__((format(printf, 1, 2))) void mr_report_printf(const char *fmt, ...);
 
 /* "goroutine N [status]:", its frames and its "created by" lines, after a
- * blank line.  extra is appended to the status ("writing map"), note is a
- * line printed instead of frames when st is NULL. */
-void mr_report_section(const mr_g *g, const mr_stack *st, const char *extra, const char *note);
+ * blank line.  extra is appended to the status ("writing map"); note, if
+ * not NULL, is a line printed after the frames (or alone when st is
+ * NULL); lastpc, if not 0, a call site printed as one more frame after
+ * the note (a race's last write). */
+void mr_report_section(const mr_g *g, const mr_stack *st, const char *extra, const char *note, uintptr_t lastpc);
 
 /* Sections for every other live goroutine (not skip1 or skip2), with the
  * stacks captured by mr_capture_others. */

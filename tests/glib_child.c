@@ -11,6 +11,10 @@
  * iter      one thread inserts, another walks with a GHashTableIter
  * iterstep  a thread inserts one key between two steps of another's
  *           GHashTableIter walk, the two never in the table at once
+ * crash     a lookup crashes inside GLib (a bad key for g_str_hash) while
+ *           another thread writes the table without a lock
+ * crashlocked  the same crash, the writer kept out by a lock the crashing
+ *           thread holds: a plain crash, as without maprace
  * locked    four threads use one table under a GMutex: insert, lookup,
  *           remove, foreach, iterators; then every key is checked
  * gobject   GLib and GObject used by four threads that share no table
@@ -138,6 +142,39 @@ static int iter_step(void)
     pthread_join(ta, NULL);
     pthread_join(tb, NULL);
     return 0;
+}
+
+/* crash, crashlocked: a crash inside a table call. */
+static int crash_locked;
+
+static void *string_writer(void *arg)
+{
+    (void)arg;
+    char key[32];
+    watching = 1;
+    for (unsigned i = 0;; i++) {
+        snprintf(key, sizeof key, "k%u", i % 1000);
+        if (crash_locked)
+            g_mutex_lock(&mu);
+        g_hash_table_replace(shared, g_strdup(key), NULL); /* LINE(string_write) */
+        if (crash_locked)
+            g_mutex_unlock(&mu);
+    }
+    return NULL;
+}
+
+static int crash(int locked)
+{
+    crash_locked = locked;
+    shared = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    pthread_t t;
+    pthread_create(&t, NULL, string_writer, NULL);
+    while (!watching)
+        ;
+    if (locked)
+        g_mutex_lock(&mu);
+    /* A pointer that is no string: g_str_hash faults on it, inside GLib. */
+    return g_hash_table_lookup(shared, (const char *)16) != NULL; /* LINE(bad_lookup) */
 }
 
 static int two(void *(*a)(void *), void *(*b)(void *))
@@ -334,6 +371,8 @@ int main(int argc, char **argv)
         return two(inserter, walker);
     if (strcmp(mode, "iter") == 0)
         return two(inserter, iterator);
+    if (strcmp(mode, "crash") == 0 || strcmp(mode, "crashlocked") == 0)
+        return crash(strcmp(mode, "crashlocked") == 0);
     if (strcmp(mode, "iterstep") == 0)
         return iter_step();
     if (strcmp(mode, "locked") == 0)
