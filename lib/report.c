@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- a text buffer ------------------------------------------------------- */
@@ -294,12 +295,25 @@ static void write_log(const char *line, size_t len)
         return;
     char path[4200];
     snprintf(path, sizeof path, "%s.%d.jsonl", maprace_opts.log_path, (int)getpid());
-    /* 0600, appended in one write, never through a symlink. */
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
+    /* 0600, appended in one write, never through a symlink, only to a
+     * regular file of our own (not another user's, not a FIFO that would
+     * block the report). */
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+    const char *why = fd < 0 && errno == ENXIO ? "not a regular file" /* a FIFO without a reader */
+                      : fd < 0                 ? strerror(errno)
+                                               : NULL;
+    struct stat sb;
+    if (fd >= 0 && fstat(fd, &sb) != 0)
+        why = strerror(errno);
+    else if (fd >= 0 && !S_ISREG(sb.st_mode))
+        why = "not a regular file";
+    else if (fd >= 0 && sb.st_uid != geteuid())
+        why = "the file belongs to another user";
+    if (why != NULL) {
+        if (fd >= 0)
+            close(fd);
         char msg[4400];
-        int n = snprintf(msg, sizeof msg, "maprace: warning: cannot write the race log %s: %s\n", path,
-                         strerror(errno));
+        int n = snprintf(msg, sizeof msg, "maprace: warning: cannot write the race log %s: %s\n", path, why);
         write_all(2, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
         return;
     }
@@ -338,9 +352,11 @@ void maprace_report(const mr_report_event *e)
     put_goroutines_json(&json, e);
     put(&json, "}\n");
 
-    write_all(2, text.p, text.len);
+    /* The log first: once the report is on the screen, the line is on
+     * disk, whatever kills the process next. */
     if (json.len < json.cap - 1)
         write_log(json.p, json.len);
     else
         write_all(2, "maprace: warning: the race was too large to log\n", 49);
+    write_all(2, text.p, text.len);
 }

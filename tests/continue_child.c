@@ -9,6 +9,8 @@
  *                          correctly: no report
  *   continue_child fork    fork while goroutines use maps; the child uses
  *                          maps too and exits 0
+ *   continue_child linger  as race, then sleeps a minute (to be killed
+ *                          after its report)
  */
 #include <maprt.h>
 #include <maprt_go.h>
@@ -63,7 +65,7 @@ static void busy(void *arg)
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
-    if (strcmp(mode, "race") == 0) {
+    if (strcmp(mode, "race") == 0 || strcmp(mode, "linger") == 0) {
         shared = mr_makemap(T, 0);
         mr_wg_add(&wg, 2);
         mr_wg_add(&ready, 2);
@@ -81,6 +83,8 @@ int main(int argc, char **argv)
             good = ok;
         }
         printf("map %s: %zu entries\n", good ? "consistent" : "CORRUPTED", mr_maplen(shared));
+        if (strcmp(mode, "linger") == 0)
+            sleep(60);
         return good ? 0 : 1;
     }
     if (strcmp(mode, "churn") == 0) {
@@ -115,6 +119,6 @@ int main(int argc, char **argv)
         printf("fork: %d of 20 children failed\n", failures);
         return failures ? 1 : 0;
     }
-    fprintf(stderr, "usage: continue_child race|churn|fork\n");
+    fprintf(stderr, "usage: continue_child race|churn|fork|linger\n");
     return 64;
 }

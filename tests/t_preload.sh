@@ -11,7 +11,7 @@ json_check="$top/tests/json_check"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 n=0
-echo "1..22"
+echo "1..25"
 report() { # ok? description [log]
     n=$((n + 1))
     if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; [ -n "$3" ] && sed 's/^/# /' "$3" | head -40; fi
@@ -148,3 +148,50 @@ s3=$?
 [ "$s1" = 126 ] && [ "$s2" = 127 ] && [ "$s3" = 126 ] && grep -q "no-such-program: No such file or directory" "$work/err2" &&
     grep -q "plain-file: Permission denied" "$work/err2"
 report $? "a directory: 'is a directory', 126; missing: 127; not executable: 126 (got $s1 $s2 $s3)" "$work/err"
+
+# 23: a log path that is a directory, a FIFO (which must not block the
+# report) or another user's file: refused with one line, the report
+# still complete on stderr, the other user's file untouched.
+why=""
+kinds="dir fifo"
+[ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && kinds="$kinds other"
+for kind in $kinds; do
+    MAPRACE_OPTIONS=log_path="$work/$kind" LD_PRELOAD="$lib" KIND=$kind WORK="$work" \
+        timeout 60 bash -c 'p="$WORK/$KIND.$$.jsonl"
+            case $KIND in dir) mkdir "$p" ;; fifo) mkfifo "$p" ;; other) : >"$p"; chown nobody "$p" ;; esac
+            exec "$0"' "$ex/iterate_write" >/dev/null 2>"$work/err"
+    status=$?
+    case $kind in dir) reason="Is a directory" ;; fifo) reason="not a regular file" ;; other) reason="the file belongs to another user" ;; esac
+    { [ "$status" = 2 ] && head -1 "$work/err" | grep -qx "fatal error: concurrent map iteration and map write" &&
+        [ "$(grep -c "^maprace: warning: cannot write the race log $work/$kind\.[0-9]*\.jsonl: $reason$" "$work/err")" = 1 ] &&
+        grep -q "^maprace: map 0x" "$work/err"; } || { why="$kind: exit $status"; break; }
+    if [ "$kind" = other ] && [ -s "$(ls "$work"/other.*.jsonl)" ]; then why="other: written"; break; fi
+done
+[ -z "$why" ]
+report $? "a log path that is a directory, a FIFO or another user's file ($kinds): one warning, the report complete ${why}" "$work/err"
+
+# 24: eight racing processes logging into one prefix: a complete, valid
+# line each, in a file each.
+for i in 1 2 3 4 5 6 7 8; do
+    "$maprace" -o "$work/many" "$ex/iterate_write" >/dev/null 2>&1 &
+done
+wait
+files=$(ls "$work"/many.*.jsonl 2>/dev/null | wc -l)
+good=0
+for f in "$work"/many.*.jsonl; do [ "$("$json_check" "$f")" = 1 ] && good=$((good + 1)); done
+[ "$files" = 8 ] && [ "$good" = 8 ]
+report $? "eight racing processes, one log prefix: eight files of one valid line each ($good of $files)"
+
+# 25: killed with SIGKILL as soon as its report is on the screen: the log
+# line is already on disk (it is written before the report's last part).
+MAPRACE_OPTIONS="halt_on_error=0:log_path=$work/killed" LD_PRELOAD="$lib" "$child" linger >/dev/null 2>"$work/err" &
+pid=$!
+for i in $(seq 1 400); do
+    grep -q "^maprace: no deferred call touched it\.$" "$work/err" && break
+    sleep 0.05
+done
+kill -9 "$pid" 2>/dev/null
+wait "$pid"
+status=$?
+[ "$status" = 137 ] && [ "$("$json_check" "$work/killed.$pid.jsonl")" = 1 ]
+report $? "SIGKILL right after the report: the log line is complete on disk (exit $status)" "$work/err"
