@@ -203,12 +203,12 @@ again:;
     }
     /* Store the new key/elem at the insert position. */
     if (kind_indirectkey(t, kind)) {
-        void *kmem = mr_map_alloc(MR_ALLOC_KEY, t->keysize, h);
+        void *kmem = mr_slot_alloc(MR_ALLOC_KEY, t->keysize, t->keyalign, h);
         *(void **)insertk = kmem;
         insertk = kmem;
     }
     if (kind == MR_FAST_NONE && indirectelem(t))
-        *(void **)elem = mr_map_alloc(MR_ALLOC_ELEM, t->elemsize, h);
+        *(void **)elem = mr_slot_alloc(MR_ALLOC_ELEM, t->elemsize, t->elemalign, h);
     memcpy(insertk, key, kind_keysize(t, kind));
     *inserti = top;
     h->count++;
@@ -245,13 +245,13 @@ MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, i
                 continue;
             void *e = kind_belem(t, kind, b, i);
             if (kind_indirectkey(t, kind)) {
-                mr_release(h, MR_ALLOC_KEY, k2, t->keysize);
+                mr_slot_release(h, MR_ALLOC_KEY, k2, t->keysize, t->keyalign);
                 *(void **)k = NULL;
             } else {
                 memset(k, 0, kind_keysize(t, kind));
             }
             if (kind == MR_FAST_NONE && indirectelem(t)) {
-                mr_release(h, MR_ALLOC_ELEM, *(void **)e, t->elemsize);
+                mr_slot_release(h, MR_ALLOC_ELEM, *(void **)e, t->elemsize, t->elemalign);
                 *(void **)e = NULL;
             } else {
                 memset(e, 0, t->slotelemsize); /* a later assign hands out a zero slot */

@@ -289,6 +289,10 @@ void *mr_map_alloc(mr_alloc_kind kind, size_t size, mr_map *owner);
 /* Frees a block the map no longer uses, or parks it while iterations are
  * open (an iterator may still look at it).  Called holding the claim. */
 void mr_release(mr_map *h, mr_alloc_kind kind, void *block, size_t size);
+/* An out-of-line key or element: allocated and released aligned as its
+ * type requires (align: _Alignof the type, 0 for at most 8). */
+void *mr_slot_alloc(mr_alloc_kind kind, size_t size, size_t align, mr_map *h);
+void mr_slot_release(mr_map *h, mr_alloc_kind kind, void *p, size_t size, size_t align);
 /* Frees all parked blocks. */
 void mr_release_parked(mr_map *h);
 /* Releases a bucket array of 2^b buckets and its separately allocated

@@ -13,6 +13,7 @@
 #include "map_internal.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -22,6 +23,37 @@ void *mr_map_alloc(mr_alloc_kind kind, size_t size, mr_map *owner)
     if (p == NULL)
         mr_throw("runtime: out of memory");
     return p;
+}
+
+/* ---- out-of-line keys and elements ------------------------------------------
+ *
+ * The allocation hook promises alignment for any standard type (16 bytes
+ * here); a key or element type aligned to more (a cache-line-aligned
+ * struct, __m256d) gets a larger block, aligned by hand, with the block's
+ * own address kept just below the aligned one for its release. */
+
+static size_t slot_extra(size_t align)
+{
+    return align <= _Alignof(max_align_t) ? 0 : align + sizeof(void *);
+}
+
+void *mr_slot_alloc(mr_alloc_kind kind, size_t size, size_t align, mr_map *h)
+{
+    size_t extra = slot_extra(align);
+    void *raw = mr_map_alloc(kind, size + extra, h);
+    if (extra == 0)
+        return raw;
+    uintptr_t p = ((uintptr_t)raw + sizeof(void *) + align - 1) & ~(uintptr_t)(align - 1);
+    ((void **)p)[-1] = raw;
+    return (void *)p;
+}
+
+void mr_slot_release(mr_map *h, mr_alloc_kind kind, void *p, size_t size, size_t align)
+{
+    size_t extra = slot_extra(align);
+    if (p != NULL && extra != 0)
+        p = ((void **)p)[-1];
+    mr_release(h, kind, p, size + extra);
 }
 
 static void park(mr_map *h, mr_alloc_kind kind, void *block, size_t size)
@@ -204,11 +236,11 @@ static void release_table_entries(const mr_maptype *t, mr_map *h, void *array, u
                 if (bk->tophash[j] < minTopHash)
                     continue;
                 if (indirectkey(t)) {
-                    mr_release(h, MR_ALLOC_KEY, *(void **)bkey(t, bk, j), t->keysize);
+                    mr_slot_release(h, MR_ALLOC_KEY, *(void **)bkey(t, bk, j), t->keysize, t->keyalign);
                     *(void **)bkey(t, bk, j) = NULL;
                 }
                 if (indirectelem(t)) {
-                    mr_release(h, MR_ALLOC_ELEM, *(void **)belem(t, bk, j), t->elemsize);
+                    mr_slot_release(h, MR_ALLOC_ELEM, *(void **)belem(t, bk, j), t->elemsize, t->elemalign);
                     *(void **)belem(t, bk, j) = NULL;
                 }
             }

@@ -86,8 +86,9 @@ typedef struct {
  *
  * The hash must mix the seed in (each map has its own) and must give equal
  * keys equal hashes.  Keys or elements larger than 128 bytes, or aligned
- * to more than 8, are stored out of line, as Go does; this is invisible to
- * the user except that mr_mapassign() then allocates.
+ * to more than 8, are stored out of line, as Go does, in memory aligned as
+ * their type requires (up to 32768 bytes); this is invisible to the user
+ * except that mr_mapassign() then allocates.
  * ------------------------------------------------------------------------ */
 
 typedef uint64_t (*mr_hashfn)(const void *key, uint64_t seed);
@@ -114,6 +115,8 @@ struct mr_maptype {
     uint8_t flags;         /* MR_KEY_* */
     uint8_t indirect;      /* bit 0: keys out of line; bit 1: elements */
     uint8_t fastkind;      /* private: specialised code path, 0 for user types */
+    uint16_t keyalign;     /* _Alignof the key type (0 is taken as 8) */
+    uint16_t elemalign;    /* _Alignof the element type */
 };
 typedef struct mr_maptype mr_maptype;
 
@@ -136,6 +139,7 @@ typedef struct mr_maptype mr_maptype;
         .indirect = (uint8_t)((MR_INDIRECT_(K, MR_MAXKEYSIZE_) ? 1u : 0u) |    \
                               (MR_INDIRECT_(V, MR_MAXELEMSIZE_) ? 2u : 0u)),   \
         .fastkind = 0,                                                         \
+        .keyalign = (uint16_t)_Alignof(K), .elemalign = (uint16_t)_Alignof(V), \
     }
 
 /* Ready-made types; the first four take the specialised fast paths
