@@ -17,6 +17,13 @@
  * the cache otherwise pays a TLB miss on top of the cache miss. */
 enum { HUGE_PAGE = 2u << 20, HUGE_TABLE = 2u << 20 };
 
+/* A leak checker (LeakSanitizer, in a program built with ASan) looks for
+ * pointers in the heap and the stacks, not in private mappings: a table
+ * mapped here is named to it as a root region, or every overflow bucket
+ * it points to would be reported leaked.  Weak: absent, nothing is done. */
+extern void __lsan_register_root_region(const void *p, size_t size) __attribute__((weak));
+extern void __lsan_unregister_root_region(const void *p, size_t size) __attribute__((weak));
+
 static size_t mapping_size(size_t size)
 {
     return (size + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
@@ -36,6 +43,8 @@ static void *map_huge(size_t size)
 #ifdef MADV_HUGEPAGE
     madvise(p, len, MADV_HUGEPAGE); /* advice only: fine if refused */
 #endif
+    if (__lsan_register_root_region != NULL)
+        __lsan_register_root_region(p, len);
     return p;
 }
 
@@ -52,9 +61,11 @@ void mr_hook_free(mr_alloc_kind kind, void *p, size_t size, const void *owner)
     (void)owner;
     if (p == NULL)
         return;
-    if (kind == MR_ALLOC_BUCKETS && size >= HUGE_TABLE)
+    if (kind == MR_ALLOC_BUCKETS && size >= HUGE_TABLE) {
+        if (__lsan_unregister_root_region != NULL)
+            __lsan_unregister_root_region(p, mapping_size(size));
         munmap(p, mapping_size(size));
-    else
+    } else
         free(p);
 }
 

@@ -67,7 +67,7 @@ result $? "no log given: a usage error" "$work/err"
 # right after a key, inside an object after a key.  Each alone: no valid
 # line, exit 2; after a valid line: read, exit 1; never an invalid read.
 vg=""
-command -v valgrind >/dev/null && vg="valgrind -q --error-exitcode=99"
+command -v valgrind >/dev/null && [ -z "$MAPRACE_SANITIZED" ] && vg="valgrind -q --error-exitcode=99"
 why=""
 i=0
 for tail in '{"v":1,"kind":"abc\\' '{"v":1,"kind"' '{"v":1,"map":{"file"'; do
