@@ -149,11 +149,28 @@ __attribute__((noinline)) int maprace_capture(uintptr_t *pcs, int max, int skip)
     return k;
 }
 
+/* The stack from the user's call `pc` (a return address) outwards: the
+ * frames between here and there depend on the compiler's inlining. */
+static int capture_from(uintptr_t pc, uintptr_t *pcs, int max)
+{
+    uintptr_t all[REC_FRAMES + 8];
+    int n = maprace_capture(all, REC_FRAMES + 8, 0), from = 1; /* (without a match: the hook's caller's caller) */
+    for (int i = 0; i < n; i++)
+        if (all[i] == pc) {
+            from = i;
+            break;
+        }
+    int k = 0;
+    for (int i = from; i < n && k < max; i++)
+        pcs[k++] = all[i];
+    return k;
+}
+
 void mr_hook_map_made(const struct mr_map *h, const struct mr_maptype *t, uintptr_t pc)
 {
     if (maprace_active()) {
         uintptr_t pcs[REC_FRAMES];
-        int n = maprace_capture(pcs, REC_FRAMES, 1); /* from the caller of mr_makemap or mr_mapfree */
+        int n = capture_from(pc, pcs, REC_FRAMES); /* from the call of mr_makemap */
         records_map_made(h, t->name, maprace_rt.goid(), pcs, n);
     }
     if (NEXT(map_made, "mr_hook_map_made") != NULL)
@@ -164,7 +181,7 @@ void mr_hook_map_freed(const struct mr_map *h, const struct mr_maptype *t, uintp
 {
     if (maprace_active()) {
         uintptr_t pcs[REC_FRAMES];
-        int n = maprace_capture(pcs, REC_FRAMES, 1); /* from the caller of mr_makemap or mr_mapfree */
+        int n = capture_from(pc, pcs, REC_FRAMES); /* from the call of mr_mapfree */
         records_map_freed(h, maprace_rt.goid(), pcs, n);
     }
     if (NEXT(map_freed, "mr_hook_map_freed") != NULL)
