@@ -95,6 +95,9 @@ report $status "an insert that falls whole between two GHashTableIter steps: the
 # thread writes the table without a lock: the race, after Go's signal
 # line; the same crash with the writer kept out by a lock the crashing
 # thread holds: a plain crash, as without maprace.
+if [ -n "$MAPRACE_SANITIZED" ]; then
+    n=$((n + 1)); echo "ok $n # SKIP a sanitizer build: ASan takes a second fault in the report made from the SIGSEGV handler"
+else
 "$maprace" -o "$work/crash" "$child" crash >/dev/null 2>"$work/err"
 status=$?
 [ "$status" = 2 ] && head -1 "$work/err" | grep -q "^\[signal SIGSEGV: segmentation violation code=0x1 addr=0x10 pc=0x[0-9a-f]*\] inside a GHashTable call$" &&
@@ -102,6 +105,7 @@ status=$?
     grep -qF "/tests/glib_child.c:$(line bad_lookup) +0x" "$work/err" && grep -q "^goroutine [0-9]* \[running, writing map\]:" "$work/err" &&
     grep -qF "/tests/glib_child.c:$(line string_write) +0x" "$work/err" && [ "$("$json_check" "$work"/crash.*.jsonl)" = 1 ]
 report $? "a crash inside GLib during another thread's unlocked write: the signal, then the race with both lines, logged (exit $status)" "$work/err"
+fi
 "$maprace" -o "$work/crash2" "$child" crashlocked >/dev/null 2>"$work/err"
 status=$?
 [ "$status" = 139 ] && [ ! -s "$work/err" ] && ! ls "$work"/crash2.* >/dev/null 2>&1
