@@ -226,6 +226,7 @@ void mr_mapgetstats(const mr_map *h, mr_mapstats *st)
     st->oldbuckets = growing(h) ? noldbuckets(h) : 0;
     st->nevacuate = h->nevacuate;
     st->parked = h->parked.len;
+    st->parkedbytes = h->parked.bytes;
     st->growths = h->ngrow;
     st->samesizegrowths = h->nsamesizegrow;
 }
@@ -257,6 +258,7 @@ static void clear(const mr_maptype *t, mr_map *h)
         mr_mark_buckets_empty(t, h->buckets, h->B);
         mr_release_bucket_array(t, h, h->buckets, h->B);
         h->buckets = mr_makeBucketArray(t, h, h->B, NULL, &h->nextOverflow);
+        mr_trim_parked(t, h);
     }
     h->flags &= (uint8_t)~sameSizeGrow;
     h->oldbuckets = NULL;

@@ -97,9 +97,9 @@ void mr_hashGrow(const mr_maptype *t, mr_map *h)
         h->nsamesizegrow++;
     }
     h->ngrow++;
-    /* Memory parked for iterations that have all ended can go now. */
-    if (h->parked.len != 0 && atomic_load_explicit(&h->iterators, memory_order_acquire) == 0)
-        mr_release_parked(h);
+    /* Memory parked for iterations that have all ended can go now (and
+     * past its bound, what iterations left open keep). */
+    mr_trim_parked(t, h);
     void *oldbuckets = h->buckets;
     bmap *nextOverflow;
     void *newbuckets = mr_makeBucketArray(t, h, (uint8_t)(h->B + bigger), NULL, &nextOverflow);

@@ -63,10 +63,12 @@ typedef struct bmap {
 typedef struct parked_block {
     void *p;
     size_t size;
-    int kind; /* mr_alloc_kind */
+    int kind;       /* mr_alloc_kind */
+    uint64_t epoch; /* iterations begun when it was parked: later ones never saw it */
 } parked_block;
 typedef struct retired {
     size_t len, cap;
+    size_t bytes;
     parked_block *blocks;
 } retired;
 
@@ -84,8 +86,12 @@ struct mr_map {
     void *oldbuckets;    /* previous bucket array of half the size, non-NULL only when growing */
     uintptr_t nevacuate; /* progress counter for evacuation */
     bmap *nextOverflow;  /* free preallocated overflow bucket */
-    /* Iterations begun and not yet finished; readers update it, so atomic. */
+    /* Iterations begun and not yet finished; readers update it, so atomic.
+     * (An iteration left without mr_mapiterstop stays counted.) */
     _Atomic uint32_t iterators;
+    /* Iterations begun so far, and the last of them that may have had
+     * parked memory released under it (map_mem.c: mr_trim_parked). */
+    _Atomic uint64_t iter_epoch, released_epoch;
     retired parked;
     /* Overflow buckets allocated one by one (not preallocated) and still
      * owned: when none, freeing a table need not walk its chains. */
@@ -295,6 +301,12 @@ void *mr_slot_alloc(mr_alloc_kind kind, size_t size, size_t align, mr_map *h);
 void mr_slot_release(mr_map *h, mr_alloc_kind kind, void *p, size_t size, size_t align);
 /* Frees all parked blocks. */
 void mr_release_parked(mr_map *h);
+/* After a table was released: frees the parked blocks if no iteration is
+ * open, or if they outgrow their bound (iterations left open would
+ * otherwise keep them forever). */
+void mr_trim_parked(const mr_maptype *t, mr_map *h);
+/* An iteration resumed after the map released memory it may read. */
+__attribute__((noreturn, cold)) void mr_iter_released(const mr_mapiter *it);
 /* Releases a bucket array of 2^b buckets and its separately allocated
  * overflow buckets (not the entries' out-of-line keys and elements). */
 void mr_release_bucket_array(const mr_maptype *t, mr_map *h, void *array, uint8_t b);

@@ -36,6 +36,7 @@ void mr_mapiterinit(const mr_maptype *t, mr_map *h, mr_mapiter *it)
     /* Remember we have an iterator: what the map releases from now on is
      * parked until it ends. */
     atomic_fetch_add_explicit(&h->iterators, 1, memory_order_acq_rel);
+    it->epoch_ = atomic_fetch_add_explicit(&h->iter_epoch, 1, memory_order_acq_rel) + 1;
     it->state_ = ITER_OPEN;
 }
 
@@ -111,6 +112,10 @@ bool mr_mapiternext(mr_mapiter *it)
     }
     mr_map *h = it->h_;
     checkNotWriting(h, MR_FAULT_ITERATE);
+    /* Parked memory this iteration may read was released (its bound was
+     * passed): end with an error rather than read it. */
+    if (MR_UNLIKELY(it->epoch_ <= atomic_load_explicit(&h->released_epoch, memory_order_acquire)))
+        mr_iter_released(it);
     const mr_maptype *t = it->t_;
     /* (checkbucket_ set means the current bucket is an old one, walked
      * with a filter, even if the growth has finished since.) */

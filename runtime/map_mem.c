@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -68,7 +69,8 @@ static void park(mr_map *h, mr_alloc_kind kind, void *block, size_t size)
         r->blocks = blocks;
         r->cap = cap;
     }
-    r->blocks[r->len++] = (parked_block){block, size, kind};
+    r->blocks[r->len++] = (parked_block){block, size, kind, atomic_load_explicit(&h->iter_epoch, memory_order_acquire)};
+    r->bytes += size;
 }
 
 /* ---- quarantine of released tables ------------------------------------------
@@ -191,11 +193,45 @@ void mr_release(mr_map *h, mr_alloc_kind kind, void *block, size_t size)
 void mr_release_parked(mr_map *h)
 {
     retired *r = &h->parked;
-    for (size_t i = 0; i < r->len; i++)
+    uint64_t last = 0; /* the last iteration that can have seen a block */
+    for (size_t i = 0; i < r->len; i++) {
         mr_hook_free((mr_alloc_kind)r->blocks[i].kind, r->blocks[i].p, r->blocks[i].size, h);
+        if (r->blocks[i].epoch > last)
+            last = r->blocks[i].epoch;
+    }
+    if (last > atomic_load_explicit(&h->released_epoch, memory_order_relaxed))
+        atomic_store_explicit(&h->released_epoch, last, memory_order_release);
     if (r->blocks != NULL)
         mr_hook_free(MR_ALLOC_MAPINFO, r->blocks, r->cap * sizeof *r->blocks, h);
     *r = (retired){0};
+}
+
+/* Parked memory is bounded: past four times the live table (and 1 MiB), what
+ * open iterations keep is released.  Only iterations left without
+ * mr_mapiterstop, or an iteration kept open across the map's growth to
+ * several times its size with heavy deletion, come near it; such an
+ * iteration, if it resumes, ends with mr_iter_released's fatal error
+ * instead of reading released memory. */
+enum { PARKED_MIN = 1u << 20 };
+
+void mr_trim_parked(const mr_maptype *t, mr_map *h)
+{
+    retired *r = &h->parked;
+    if (r->len == 0)
+        return;
+    size_t table = h->buckets != NULL ? mr_nbuckets_alloc(h->B) * t->bucketsize : 0;
+    if (atomic_load_explicit(&h->iterators, memory_order_acquire) == 0 || r->bytes > 4 * table + PARKED_MIN)
+        mr_release_parked(h);
+}
+
+void mr_iter_released(const mr_mapiter *it)
+{
+    static char msg[256];
+    snprintf(msg, sizeof msg,
+             "map iteration %p resumed after its map %p released the tables it was reading "
+             "(iterations left without mr_mapiterstop let the map's parked memory outgrow its bound)",
+             (const void *)it, (void *)it->h_);
+    mr_throw(msg);
 }
 
 static void release_overflow_one(void *ovf, uint32_t bucketsize, void *h)

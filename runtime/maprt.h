@@ -198,6 +198,7 @@ typedef struct mr_mapstats {
     size_t oldbuckets;   /* buckets of the old table while growing */
     size_t nevacuate;    /* old buckets below this are evacuated */
     size_t parked;       /* blocks kept for open iterations */
+    size_t parkedbytes;  /* ... and their size in bytes */
     size_t growths;      /* growths begun since the map was made */
     size_t samesizegrowths; /* ... of which to a table of the same size */
 } mr_mapstats;
@@ -234,11 +235,30 @@ typedef struct mr_mapiter {
     uint8_t b_;
     uint8_t wrapped_;
     uint8_t state_;
+    uint64_t epoch_;    /* which iteration of the map this is (1, 2, ...) */
 } mr_mapiter;
 
 MR_API void mr_mapiterinit(const mr_maptype *t, mr_map *h, mr_mapiter *it);
 MR_API bool mr_mapiternext(mr_mapiter *it);
 MR_API void mr_mapiterstop(mr_mapiter *it);
+
+/* Go's `for k, v := range m`, with an iteration that cannot be left open:
+ *
+ *     MR_RANGE(t, m, it) {
+ *         use(it.key, it.elem);
+ *         if (done)
+ *             break;              (or return, or goto: the iteration ends)
+ *     }
+ *
+ * The iterator lives for the loop; gcc's and clang's cleanup attribute
+ * stops it however the loop is left.  (An iteration left without
+ * mr_mapiterstop keeps what the map releases parked for it; the map
+ * bounds that memory, and such an iteration, if it ever resumes after
+ * the map let go of what it was reading, ends with a fatal error.) */
+#define MR_RANGE(t, h, it)                                                                                \
+    for (mr_mapiter it __attribute__((cleanup(mr_mapiterstop))) = {0},                                    \
+                    *it##_begun_ = (mr_mapiterinit((t), (h), &it), &it);                                  \
+         it##_begun_ != NULL && mr_mapiternext(&it);)
 
 #ifdef __cplusplus
 }

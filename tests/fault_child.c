@@ -6,6 +6,10 @@
  *                          memory" with the goroutine's stack, exit 2
  *   fault_child thousand   1000 goroutines on four maps shared under a
  *                          mutex: no report, every count right
+ *   fault_child resume     an iteration left open while the pop idiom
+ *                          churns the map past its parked-memory bound,
+ *                          then resumed: a fatal error naming it, never a
+ *                          read of released memory
  */
 #include <maprt.h>
 #include <maprt_go.h>
@@ -60,6 +64,26 @@ static int thousand(void)
     return total == GOROUTINES * PER ? 0 : 1;
 }
 
+static void resume(void)
+{
+    mr_map *m = mr_makemap(T, 0);
+    for (int64_t i = 0; i < 1000; i++)
+        *(int64_t *)mr_mapassign(T, m, &i) = i;
+    mr_mapiter kept;
+    mr_mapiterinit(T, m, &kept);
+    mr_mapiternext(&kept);
+    for (int round = 0; round < 40; round++) {
+        for (int64_t i = 0; i < 20000; i++)
+            *(int64_t *)mr_mapassign(T, m, &i) = i;
+        mr_mapclear(T, m);
+    }
+    printf("resuming\n");
+    fflush(stdout);
+    while (mr_mapiternext(&kept)) /* LINE(resume) */
+        ;
+    printf("the iteration ended\n");
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -67,6 +91,8 @@ int main(int argc, char **argv)
         grow_forever();
     if (strcmp(mode, "thousand") == 0)
         return thousand();
-    fprintf(stderr, "usage: fault_child oom|thousand\n");
+    if (strcmp(mode, "resume") == 0)
+        resume();
+    fprintf(stderr, "usage: fault_child oom|thousand|resume\n");
     return 64;
 }

@@ -9,7 +9,7 @@ maprace="$top/lib/maprace"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 n=0
-echo "1..3"
+echo "1..4"
 report() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; [ -n "$3" ] && sed 's/^/# /' "$3" | head -30; fi; }
 line() { grep -n "LINE($1)" "$srcdir/tests/fault_child.c" | head -1 | cut -d: -f1; }
 
@@ -32,3 +32,10 @@ status=$?
 [ "$status" = 0 ] && [ ! -s "$work/err" ] && grep -q "^thousand: 200000 increments, 200000 expected$" "$work/out" &&
     ! ls "$work"/log.* >/dev/null 2>&1
 report $? "the same under maprace: no report, no log" "$work/err"
+
+"$child" resume >"$work/out" 2>"$work/err"
+status=$?
+[ "$status" = 2 ] && grep -q "^resuming$" "$work/out" && ! grep -q "ended" "$work/out" &&
+    head -1 "$work/err" | grep -q "^fatal error: map iteration 0x[0-9a-f]* resumed after its map 0x[0-9a-f]* released the tables it was reading" &&
+    grep -qF "/tests/fault_child.c:$(line resume) +0x" "$work/err"
+report $? "an iteration left open past the parked-memory bound, then resumed: a fatal error naming it, exit 2 (got $status)" "$work/err"
