@@ -11,11 +11,15 @@
  *                          maps too and exits 0
  *   continue_child linger  as race, then sleeps a minute (to be killed
  *                          after its report)
+ *   continue_child manymaps SECONDS
+ *                          four goroutines race on 2000 shared maps for
+ *                          SECONDS (make stress, under halt_on_error=0)
  */
 #include <maprt.h>
 #include <maprt_go.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -60,6 +64,43 @@ static void busy(void *arg)
         *(int64_t *)mr_mapassign(T, m, &k) = i;
     }
     mr_wg_done(&wg);
+}
+
+enum { MANY = 2000 };
+static mr_map *many[MANY];
+static volatile int many_stop;
+static _Atomic long many_ops;
+
+static void many_worker(void *arg)
+{
+    uint64_t x = (uint64_t)(intptr_t)arg * 0x9e3779b97f4a7c15u + 1;
+    long ops = 0;
+    while (!many_stop) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t k = (int64_t)(x % 500);
+        mr_map *m = many[(x >> 20) % MANY];
+        if (x & 1)
+            *(int64_t *)mr_mapassign(T, m, &k) = k;
+        else
+            mr_mapdelete(T, m, &k);
+        ops++;
+    }
+    many_ops += ops;
+    mr_wg_done(&wg);
+}
+
+static int manymaps(int seconds)
+{
+    for (int i = 0; i < MANY; i++)
+        many[i] = mr_makemap(T, 0);
+    mr_wg_add(&wg, 4);
+    for (intptr_t g = 0; g < 4; g++)
+        mr_go(many_worker, (void *)(g + 1));
+    sleep((unsigned)seconds);
+    many_stop = 1;
+    mr_wg_wait(&wg);
+    printf("manymaps: %ld operations on %d maps\n", (long)many_ops, MANY);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -119,6 +160,8 @@ int main(int argc, char **argv)
         printf("fork: %d of 20 children failed\n", failures);
         return failures ? 1 : 0;
     }
-    fprintf(stderr, "usage: continue_child race|churn|fork|linger\n");
+    if (strcmp(mode, "manymaps") == 0)
+        return manymaps(argc > 2 ? atoi(argv[2]) : 30);
+    fprintf(stderr, "usage: continue_child race|churn|fork|linger|manymaps [SECONDS]\n");
     return 64;
 }
