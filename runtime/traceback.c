@@ -58,45 +58,64 @@ static uintptr_t interrupted_pc(const void *ucontext)
 #endif
 }
 
-static void capture_handler(int sig, siginfo_t *si, void *ucontext)
+/* The program's own handler of the capture signal, if it had one when
+ * the runtime took the signal over: signals that are not the runtime's
+ * requests are passed on to it. */
+static struct sigaction program_action;
+
+static void pass_on(int sig, siginfo_t *si, void *ucontext)
 {
-    (void)sig;
-    (void)si;
-    int saved_errno = errno;
-    mr_g *g = mr_tls_g;
-    if (g != NULL && atomic_load(&g->capture) == 1) {
-        void *pc[MR_MAXFRAMES + 8];
-        int n = backtrace(pc, MR_MAXFRAMES + 8);
-        /* The frames above the interrupted one are this handler and the
-         * kernel's signal trampoline: start at the interrupted PC. */
-        uintptr_t ip = interrupted_pc(ucontext);
-        int start = 0, exact = -1;
-        for (int i = 0; i < n; i++) {
-            if ((uintptr_t)pc[i] == ip) {
-                start = i;
-                exact = 0;
-                break;
-            }
-        }
-        copy_stack(&g->stack, pc + start, n - start, exact);
-        atomic_store(&g->capture, 2);
-        /* The process is ending: stay stopped, as Go stops the world, so
-         * that nothing this goroutine does (returning from main, say)
-         * can end the process before the report is out. */
-        for (;;)
-            pause();
+    if (program_action.sa_flags & SA_SIGINFO) {
+        if (program_action.sa_sigaction != NULL)
+            program_action.sa_sigaction(sig, si, ucontext);
+    } else if (program_action.sa_handler != SIG_DFL && program_action.sa_handler != SIG_IGN &&
+               program_action.sa_handler != NULL) {
+        program_action.sa_handler(sig); /* (SIGURG's default is to ignore it) */
     }
-    errno = saved_errno;
 }
 
+static void capture_handler(int sig, siginfo_t *si, void *ucontext)
+{
+    int saved_errno = errno;
+    mr_g *g = mr_tls_g;
+    if (g == NULL || atomic_load(&g->capture) != 1) {
+        errno = saved_errno;
+        pass_on(sig, si, ucontext);
+        return;
+    }
+    void *pc[MR_MAXFRAMES + 8];
+    int n = backtrace(pc, MR_MAXFRAMES + 8);
+    /* The frames above the interrupted one are this handler and the
+     * kernel's signal trampoline: start at the interrupted PC. */
+    uintptr_t ip = interrupted_pc(ucontext);
+    int start = 0, exact = -1;
+    for (int i = 0; i < n; i++) {
+        if ((uintptr_t)pc[i] == ip) {
+            start = i;
+            exact = 0;
+            break;
+        }
+    }
+    copy_stack(&g->stack, pc + start, n - start, exact);
+    atomic_store(&g->capture, 2);
+    /* The process is ending: stay stopped, as Go stops the world, so
+     * that nothing this goroutine does (returning from main, say) can end
+     * the process before the report is out. */
+    for (;;)
+        pause();
+}
+
+/* Takes the capture signal over for a report (the program may have set
+ * a handler of its own since the last one: it is kept, to pass on). */
 static void install_handler(void)
 {
-    struct sigaction sa;
+    struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = capture_handler;
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    sigaction(CAPTURE_SIGNAL, &sa, NULL);
+    if (sigaction(CAPTURE_SIGNAL, &sa, &old) == 0 && !((old.sa_flags & SA_SIGINFO) && old.sa_sigaction == capture_handler))
+        program_action = old;
 }
 
 void mr_capture_ask(mr_g *g)

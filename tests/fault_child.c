@@ -6,6 +6,11 @@
  *                          memory" with the goroutine's stack, exit 2
  *   fault_child thousand   1000 goroutines on four maps shared under a
  *                          mutex: no report, every count right
+ *   fault_child handlers   a program with SIGURG and SIGSEGV handlers of its
+ *                          own and a goroutine that blocks every signal,
+ *                          racing: the report is complete (the blocked
+ *                          goroutine noted), the program's handlers run
+ *                          before and, when it goes on, after it
  *   fault_child resume     an iteration left open while the pop idiom
  *                          churns the map past its parked-memory bound,
  *                          then resumed: a fatal error naming it, never a
@@ -14,8 +19,12 @@
 #include <maprt.h>
 #include <maprt_go.h>
 
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const mr_maptype *T = &mr_type_i64_i64;
 
@@ -64,6 +73,74 @@ static int thousand(void)
     return total == GOROUTINES * PER ? 0 : 1;
 }
 
+static volatile sig_atomic_t urgs, segvs;
+static sigjmp_buf recovered;
+static _Atomic int blocked;
+static mr_waitgroup ready = MR_WAITGROUP_INIT, writers = MR_WAITGROUP_INIT;
+static mr_map *raced;
+
+static void on_urg(int sig)
+{
+    (void)sig;
+    urgs++;
+}
+
+static void on_segv(int sig)
+{
+    (void)sig;
+    segvs++;
+    siglongjmp(recovered, 1);
+}
+
+static void blocker(void *arg)
+{
+    (void)arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    blocked = 1;
+    for (;;)
+        sleep(1);
+}
+
+static void racer(void *arg)
+{
+    int64_t base = (int64_t)(intptr_t)arg;
+    mr_wg_done(&ready);
+    mr_wg_wait(&ready);
+    for (int64_t k = base; k < base + 200000; k++)
+        *(int64_t *)mr_mapassign(T, raced, &k) = k; /* LINE(racer) */
+    mr_wg_done(&writers);
+}
+
+static int handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_urg;
+    sigaction(SIGURG, &sa, NULL);
+    sa.sa_handler = on_segv;
+    sigaction(SIGSEGV, &sa, NULL);
+    raise(SIGURG);
+    volatile int *volatile bad = (volatile int *)16;
+    if (sigsetjmp(recovered, 1) == 0)
+        *bad = 1; /* the program's own fault, its own handler */
+    printf("before: %d SIGURG, %d SIGSEGV handled by the program\n", (int)urgs, (int)segvs);
+    fflush(stdout);
+    mr_go(blocker, NULL);
+    while (!blocked)
+        usleep(1000);
+    raced = mr_makemap(T, 0);
+    mr_wg_add(&ready, 2);
+    mr_wg_add(&writers, 2);
+    mr_go(racer, (void *)(intptr_t)0);
+    mr_go(racer, (void *)(intptr_t)200000);
+    mr_wg_wait(&writers);
+    raise(SIGURG); /* (the program went on: its handler still runs) */
+    printf("after: %d SIGURG handled by the program\n", (int)urgs);
+    return 0;
+}
+
 static void resume(void)
 {
     mr_map *m = mr_makemap(T, 0);
@@ -93,6 +170,8 @@ int main(int argc, char **argv)
         return thousand();
     if (strcmp(mode, "resume") == 0)
         resume();
-    fprintf(stderr, "usage: fault_child oom|thousand|resume\n");
+    if (strcmp(mode, "handlers") == 0)
+        return handlers();
+    fprintf(stderr, "usage: fault_child oom|thousand|resume|handlers\n");
     return 64;
 }

@@ -3,13 +3,14 @@
 # error with a stack, not a crash; a thousand goroutines sharing maps
 # under mutexes are never reported, plainly or under maprace.
 top="${top_builddir:-.}"
+lib="$top/lib/.libs/libmaprace.so"
 srcdir="${srcdir:-$top}"
 child="$top/tests/fault_child"
 maprace="$top/lib/maprace"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 n=0
-echo "1..4"
+echo "1..6"
 report() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; [ -n "$3" ] && sed 's/^/# /' "$3" | head -30; fi; }
 line() { grep -n "LINE($1)" "$srcdir/tests/fault_child.c" | head -1 | cut -d: -f1; }
 
@@ -39,3 +40,21 @@ status=$?
     head -1 "$work/err" | grep -q "^fatal error: map iteration 0x[0-9a-f]* resumed after its map 0x[0-9a-f]* released the tables it was reading" &&
     grep -qF "/tests/fault_child.c:$(line resume) +0x" "$work/err"
 report $? "an iteration left open past the parked-memory bound, then resumed: a fatal error naming it, exit 2 (got $status)" "$work/err"
+
+# A program with SIGURG and SIGSEGV handlers of its own (the runtime asks
+# other goroutines for their stacks with SIGURG, as Go does) and a
+# goroutine that blocks every signal.
+"$child" handlers >"$work/out" 2>"$work/err"
+status=$?
+[ "$status" = 2 ] && grep -qx "before: 1 SIGURG, 1 SIGSEGV handled by the program" "$work/out" &&
+    head -1 "$work/err" | grep -qx "fatal error: concurrent map writes" &&
+    [ "$(grep -cF "/tests/fault_child.c:$(line racer) +0x" "$work/err")" = 2 ] &&
+    grep -q "^goroutine [0-9]* \[running, writing map\]:$" "$work/err" &&
+    grep -q "(stack not captured: the goroutine did not answer in time)" "$work/err" &&
+    grep -q "^goroutine 1 \[semacquire\]:$" "$work/err"
+report $? "own SIGURG and SIGSEGV handlers, a goroutine blocking every signal: the handlers run, the report is complete, the blocked goroutine noted (exit $status)" "$work/err"
+MAPRACE_OPTIONS="halt_on_error=0:log_path=stderr" LD_PRELOAD="$lib" "$child" handlers >"$work/out" 2>"$work/err"
+status=$?
+[ "$status" = 66 ] && grep -qx "after: 2 SIGURG handled by the program" "$work/out" &&
+    grep -qx "warning: concurrent map writes" "$work/err"
+report $? "the same going on after the report (halt_on_error=0): the program's SIGURG handler still runs (exit $status)" "$work/err"
