@@ -45,7 +45,7 @@ status=$?
 distinct=$(grep -c "^warning: concurrent map" "$work/err")
 summary=$(grep "^maprace: [0-9]* distinct race" "$work/err")
 lines=$(cat "$work"/cont.*.jsonl 2>/dev/null | wc -l)
-echo "continue mode, $seconds s on many maps: exit $status, $distinct reports, $lines log lines, peak RSS $(cat "$work/rss") KB; $summary; $(tail -1 "$work/out")"
+echo "continue mode, $seconds s on many maps: exit $status, $distinct reports, $lines log lines, peak RSS $(tail -1 "$work/rss") KB; $summary; $(tail -1 "$work/out")"
 { [ "$status" = 66 ] && [ "$distinct" -ge 1 ] && [ "$distinct" = "$lines" ] &&
     echo "$summary" | grep -q "^maprace: $distinct distinct race"; } || bad=1
 exit $bad
