@@ -89,11 +89,10 @@ static char path_pool[65536];
 static size_t path_used;
 static pthread_mutex_t path_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static const char *absolute_path(Dwfl_Line *line, const char *file)
+static const char *absolute_path(Dwarf_Die *cu, const char *file)
 {
     if (file[0] == '/')
         return file;
-    Dwarf_Die *cu = dwfl_linecu(line);
     Dwarf_Attribute attr;
     const char *dir = cu && dwarf_attr(cu, DW_AT_comp_dir, &attr) ? dwarf_formstring(&attr) : NULL;
     if (dir == NULL)
@@ -196,6 +195,27 @@ __attribute__((destructor)) static void release_dwfl(void)
     pthread_mutex_unlock(&lookup_lock);
 }
 
+/* dwfl_module_getsrc finds an address's compilation unit through
+ * .debug_aranges, which clang emits only with -gdwarf-aranges: without it,
+ * the unit is found by walking the units' own address ranges, and the
+ * line in that unit's line table. */
+static void line_from_cus(Dwfl_Module *mod, Dwarf_Addr addr, mr_symbol *out)
+{
+    Dwarf_Addr bias = 0;
+    for (Dwarf_Die *cu = dwfl_module_nextcu(mod, NULL, &bias); cu != NULL; cu = dwfl_module_nextcu(mod, cu, &bias)) {
+        if (dwarf_haspc(cu, addr - bias) != 1)
+            continue;
+        Dwarf_Line *line = dwarf_getsrc_die(cu, addr - bias);
+        int lineno = 0;
+        const char *file = line != NULL ? dwarf_linesrc(line, NULL, NULL) : NULL;
+        if (file != NULL && dwarf_lineno(line, &lineno) == 0) {
+            out->file = absolute_path(cu, file);
+            out->line = lineno;
+        }
+        return;
+    }
+}
+
 static bool symbolize_locked(uintptr_t pc, bool exact, bool lines, mr_symbol *out)
 {
     memset(out, 0, sizeof *out);
@@ -239,9 +259,11 @@ static bool symbolize_locked(uintptr_t pc, bool exact, bool lines, mr_symbol *ou
         int lineno = 0;
         const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
         if (file != NULL) {
-            out->file = absolute_path(line, file);
+            out->file = absolute_path(dwfl_linecu(line), file);
             out->line = lineno;
         }
+    } else if (lines) {
+        line_from_cus(mod, addr, out);
     }
     return true;
 }
