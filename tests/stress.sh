@@ -33,7 +33,12 @@ for name in defer_writes read_write iterate_write use_after_free glib_shared_tab
     caught=0
     for i in $(seq 1 "$racy_runs"); do
         timeout 60 "$maprace" --no-log "$ex/$name" >/dev/null 2>"$work/err"
-        [ $? = 2 ] && grep -qE "^fatal error: (concurrent map|map used after free)" "$work/err" && caught=$((caught + 1))
+        status=$?
+        if [ $status = 2 ] && grep -qE "^fatal error: (concurrent map|map used after free)" "$work/err"; then
+            caught=$((caught + 1))
+        else # what a missed run did
+            echo "  $name run $i: exit $status, $(grep -v '^$' "$work/err" | head -3 | tr '\n' '|' | cut -c1-200)"
+        fi
     done
     echo "$name under maprace: reported in $caught of $racy_runs runs"
     [ "$caught" = "$racy_runs" ] || bad=1
