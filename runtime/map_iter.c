@@ -112,15 +112,15 @@ bool mr_mapiternext(mr_mapiter *it)
     }
     mr_map *h = it->h_;
     checkNotWriting(h, MR_FAULT_ITERATE);
-    /* Parked memory this iteration may read was released (its bound was
-     * passed): end with an error rather than read it. */
-    if (MR_UNLIKELY(it->epoch_ <= atomic_load_explicit(&h->released_epoch, memory_order_acquire)))
-        mr_iter_released(it);
     const mr_maptype *t = it->t_;
     /* (checkbucket_ set means the current bucket is an old one, walked
      * with a filter, even if the growth has finished since.) */
     if (MR_LIKELY(h->buckets == it->buckets_ && h->oldbuckets == NULL && it->checkbucket_ == noCheck))
-        return iternext_stable(it, t);
+        return iternext_stable(it, t); /* (the live table only: nothing parked is read) */
+    /* Parked memory this iteration may read was released (its bound was
+     * passed): end with an error rather than read it. */
+    if (MR_UNLIKELY(it->epoch_ <= atomic_load_explicit(&h->released_epoch, memory_order_acquire)))
+        mr_iter_released(it);
     uintptr_t bucket = it->bucket_;
     bmap *b = it->bptr_;
     uintptr_t i = it->i_;
