@@ -26,7 +26,8 @@ static inline tentry *interpose_enter(const void *table, const char *type)
         return NULL;
     if (__builtin_expect(!maprace_active(), 0) && !maprace_watch())
         return NULL;
-    return tables_find(table, type);
+    tentry *e = tables_find(table, type);
+    return __builtin_expect(e == &tables_unwatched, 0) ? NULL : e;
 }
 
 static inline void interpose_leave(void)

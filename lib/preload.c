@@ -67,9 +67,6 @@ static void activate(void)
     if (maprace_opts.verbosity >= 1 && maprace_opts.log_to_file)
         fprintf(stderr, "maprace: race log: %s.%d.jsonl\n", maprace_opts.log_path, (int)getpid());
     maprace_describe_pc = maprace_rt.describe_pc;
-    /* Where a race may let the program go on, writers of foreign tables
-     * wait for each other (tables.h). */
-    tables_exclusive = maprace_may_go_on();
     atomic_store_explicit(&maprace_on, true, memory_order_release);
 }
 

@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { STRIPES = 64 };
 
@@ -17,8 +18,6 @@ __thread int tables_depth __attribute__((tls_model("initial-exec")));
 __thread uint64_t tables_goid __attribute__((tls_model("initial-exec")));
 static tentry no_entry; /* key 0: no table's */
 __thread tentry *tables_last_entry __attribute__((tls_model("initial-exec"))) = &no_entry;
-
-bool tables_exclusive;
 
 void tables_write_wait(tentry *e, uint64_t me)
 {
@@ -68,9 +67,11 @@ static tentry *entry_locked(size_t b, const void *table, const char *type, bool 
     *fresh = true;
     tentry *e = free_one;
     if (e == NULL) {
-        e = calloc(1, sizeof *e);
-        if (e == NULL)
+        /* A cache line of its own: the claims of two threads' tables
+         * must not share one, or their compare-and-swaps contend. */
+        if (posix_memalign((void **)&e, 64, sizeof *e) != 0)
             return NULL;
+        memset(e, 0, sizeof *e);
         atomic_store(&e->next, atomic_load(&tables_buckets[b]));
         atomic_store_explicit(&tables_buckets[b], e, memory_order_release);
     }
@@ -86,7 +87,7 @@ static tentry *entry_locked(size_t b, const void *table, const char *type, bool 
 
 /* Out of memory for an entry: the table goes unwatched rather than the
  * program failing; every such table shares this never-claimed word. */
-static tentry unwatched;
+tentry tables_unwatched;
 
 tentry *tables_find_slow(const void *table, const char *type)
 {
@@ -99,7 +100,7 @@ tentry *tables_find_slow(const void *table, const char *type)
     bool fresh;
     tentry *e = entry_locked(b, table, type, &fresh);
     pthread_mutex_unlock(&stripes[b % STRIPES]);
-    return tables_last_entry = e != NULL ? e : &unwatched;
+    return tables_last_entry = e != NULL ? e : &tables_unwatched;
 }
 
 void tables_made(const void *table, const char *type, uintptr_t callsite)

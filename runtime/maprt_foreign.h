@@ -20,12 +20,6 @@
  *                 mr_table_claim_lost(t, seen);
  *             store_release(&t->writer, 0);
  *
- *     Where a race halts the program, the compare-and-swap may be Go's
- *     check-and-set (if load != 0: mr_table_claim_failed; then store me):
- *     two overlapping writes still meet, the later at its start or the
- *     earlier at its end.  Where the program may go on after a race, keep
- *     the compare-and-swap, so that the second writer waits.
- *
  *     read:   if ((seen = load(&t->writer)) != 0)   on entry (and, for a
  *                 mr_table_read_failed(t, seen, MR_TABLE_READ);   long one, after)
  *     iterate: the same with MR_TABLE_ITERATE, before each element.
