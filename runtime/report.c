@@ -99,6 +99,74 @@ const char *mr_gstatus_name(int status)
     }
 }
 
+/* What a goroutine the runtime thinks is running waits on, read from
+ * where its captured stack stopped: the outermost C library call it is
+ * blocked in, below the first frame of the program's own.  Go's names where Go has
+ * one; documented in the README. */
+static const struct {
+    const char *func, *status;
+} waits[] = {
+    {"nanosleep", "sleep"},           {"clock_nanosleep", "sleep"},     {"__clock_nanosleep", "sleep"},
+    {"usleep", "sleep"},              {"sleep", "sleep"},               {"pause", "sleep"},
+    {"sigsuspend", "sleep"},          {"pthread_join", "pthread_join"}, {"__pthread_clockjoin_ex", "pthread_join"},
+    {"pthread_timedjoin_np", "pthread_join"},
+    {"pthread_cond_wait", "semacquire"},
+    {"pthread_cond_timedwait", "semacquire"},
+    {"pthread_cond_clockwait", "semacquire"},
+    {"pthread_mutex_lock", "semacquire"},
+    {"__pthread_mutex_lock", "semacquire"},
+    {"__lll_lock_wait", "semacquire"},
+    {"pthread_rwlock_rdlock", "semacquire"},
+    {"pthread_rwlock_wrlock", "semacquire"},
+    {"pthread_barrier_wait", "semacquire"},
+    {"sem_wait", "semacquire"},
+    {"sem_timedwait", "semacquire"},
+    {"__futex_abstimed_wait_common", "semacquire"},
+    {"syscall", "syscall"},
+    {"read", "syscall"},              {"__libc_read", "syscall"},       {"write", "syscall"},
+    {"__libc_write", "syscall"},      {"poll", "syscall"},              {"ppoll", "syscall"},
+    {"select", "syscall"},            {"pselect", "syscall"},           {"epoll_wait", "syscall"},
+    {"epoll_pwait", "syscall"},       {"accept", "syscall"},            {"accept4", "syscall"},
+    {"connect", "syscall"},           {"recv", "syscall"},              {"recvfrom", "syscall"},
+    {"recvmsg", "syscall"},           {"send", "syscall"},              {"sendto", "syscall"},
+    {"sendmsg", "syscall"},           {"wait4", "syscall"},             {"waitpid", "syscall"},
+    {"waitid", "syscall"},            {"msgrcv", "syscall"},            {"sigwait", "syscall"},
+    {"sigwaitinfo", "syscall"},       {"sigtimedwait", "syscall"},      {"flock", "syscall"},
+    {"fcntl", "syscall"},             {"__libc_open64", "syscall"},     {"open64", "syscall"},
+};
+
+static const char *stack_wait(const mr_stack *st)
+{
+    if (st == NULL)
+        return NULL;
+    const char *found = NULL;
+    for (int i = 0; i < st->n && i < 12; i++) {
+        mr_symbol s;
+        if (!mr_symbolize(st->pc[i], i == st->exact, &s))
+            continue;
+        if (!s.system && !s.runtime)
+            break; /* the program's own frame: what was found below it stands */
+        if (!s.system || s.func == NULL)
+            continue;
+        char name[256];
+        const char *func = mr_symbol_name(s.func, name, sizeof name);
+        for (size_t w = 0; func != NULL && w < sizeof waits / sizeof waits[0]; w++)
+            if (strcmp(func, waits[w].func) == 0) {
+                found = waits[w].status; /* the outermost call wins: pthread_join, not its futex */
+                break;
+            }
+    }
+    return found;
+}
+
+/* A goroutine's status as reports show it. */
+static const char *status_of(const mr_g *g, const mr_stack *st)
+{
+    int status = atomic_load(&g->status);
+    const char *wait = status == MR_G_RUNNING ? stack_wait(st) : NULL;
+    return wait != NULL ? wait : mr_gstatus_name(status);
+}
+
 /* One frame: "func(...)\n\t/file.c:LINE +0xOFF\n".  Returns false at a
  * frame that ends the walk. */
 static bool add_frame(uintptr_t pc, bool exact, bool system)
@@ -128,7 +196,7 @@ static bool add_frame(uintptr_t pc, bool exact, bool system)
 void mr_report_section(const mr_g *g, const mr_stack *st, const char *extra, const char *note, uintptr_t lastpc)
 {
     bool system = mr_traceback_level() >= MR_TB_SYSTEM;
-    add("\ngoroutine %llu [%s%s%s]:\n", (unsigned long long)g->goid, mr_gstatus_name(atomic_load(&g->status)),
+    add("\ngoroutine %llu [%s%s%s]:\n", (unsigned long long)g->goid, status_of(g, st),
         extra ? ", " : "", extra ? extra : "");
     if (st != NULL)
         for (int i = 0; i < st->n; i++)
@@ -178,7 +246,7 @@ mr_report_goroutine mr_report_entry(const mr_g *g, const mr_stack *st, mr_role r
 {
     return (mr_report_goroutine){
         .goid = g->goid,
-        .status = mr_gstatus_name(atomic_load(&g->status)),
+        .status = status_of(g, st),
         .role = role,
         .npc = st ? st->n : 0,
         .exact = st ? st->exact : -1,

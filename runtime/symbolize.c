@@ -251,6 +251,10 @@ static bool symbolize_locked(uintptr_t pc, bool exact, bool lines, mr_symbol *ou
          * they are known by their prefix. */
         if (strncmp(name, "mr_", 3) == 0)
             out->runtime = true;
+        /* WaitGroup.Wait and Mutex.Lock are the program's calls, shown
+         * where it blocks in them, as Go shows its sync package's. */
+        if (strcmp(name, "mr_wg_wait") == 0 || strcmp(name, "mr_mutex_lock") == 0)
+            out->runtime = false;
         char plain[256];
         out->root = is_thread_root(mr_symbol_name(name, plain, sizeof plain));
     }

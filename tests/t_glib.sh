@@ -66,8 +66,8 @@ racy() { # mode message needles...
 racy writes "concurrent map writes" \
     "~\\[running, (writing|wrote) map\\]:" "inserter(...)" "/tests/glib_child.c:$(line insert) +0x" \
     "created by two in goroutine 1" "/tests/glib_child.c:$(line create_a) +0x" "/tests/glib_child.c:$(line create_b) +0x" \
-    "(GHashTable), made by goroutine 1 at"
-report $? "GHashTable inserts from two threads: caught in $runs/$runs runs, both insert lines, both creating lines" "$work/err"
+    "(GHashTable), made by goroutine 1 at" "goroutine 1 [pthread_join]:"
+report $? "GHashTable inserts from two threads: caught in $runs/$runs runs, both insert lines, both creating lines, main shown [pthread_join]" "$work/err"
 grep -A2 "(GHashTable), made by goroutine 1 at" "$work/err" | grep -qF "/tests/glib_child.c:$(line new) +0x"
 report $? "the report names the g_hash_table_new line" "$work/err"
 log=$(ls "$work"/log.*.jsonl | head -1)
