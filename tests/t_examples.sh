@@ -5,7 +5,7 @@
 # show (prefixed with !).
 ex="${top_builddir:-.}/examples"
 n=0
-plan=13
+plan=14
 echo "1..$plan"
 
 check() { # name args status first-line features...
@@ -54,4 +54,23 @@ check recover_cannot_catch_fatal "" 2 "fatal error: concurrent map writes" "!rec
 check nested_panic "" 2 "panic: first" "	panic: second" "outer deferred call ran"
 check goexit_defers "" 0 "" "recover during Goexit: nil" "main goes on"
 check use_after_free "" 2 "fatal error: map used after free" "!not reached"
+# short_race: quiet or Go's fatal error, never anything else; how often
+# it is reported is counted, not asserted (the writes rarely overlap).
+n=$((n + 1))
+reported=0 why=""
+for i in $(seq 1 20); do
+    out=$("$ex/short_race" 2>"$ex/../short_race.err")
+    status=$?
+    if [ "$status" = 0 ] && [ "$out" = "short_race: 20 entries" ] && [ ! -s "$ex/../short_race.err" ]; then
+        :
+    elif [ "$status" = 2 ] && [ "$(head -1 "$ex/../short_race.err")" = "fatal error: concurrent map writes" ]; then
+        reported=$((reported + 1))
+    else
+        why="run $i: exit $status"
+        break
+    fi
+done
+rm -f "$ex/../short_race.err"
+if [ -z "$why" ]; then echo "ok $n - short_race: quiet or Go's fatal error in 20 runs ($reported reported)"; else echo "not ok $n - short_race: $why"; fi
+
 check locked_ok "" 0 "" "locked_ok: 160000 increments counted, no report"
