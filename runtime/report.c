@@ -167,23 +167,62 @@ static const char *status_of(const mr_g *g, const mr_stack *st)
     return wait != NULL ? wait : mr_gstatus_name(status);
 }
 
+/* How a stack is walked for printing: whether a frame of the program has
+ * been shown yet (Go shows the panic frame only between a deferred call a
+ * panic runs and the function that panicked), and whether the last frame
+ * was the call that runs a function's deferred calls at its return. */
+typedef struct frame_walk {
+    bool shown, at_return, in_panic;
+} frame_walk;
+
+/* The panic entry points: shown as Go's "panic(...)" frame. */
+static bool is_panic_entry(const char *func)
+{
+    static const char *const entries[] = {"mr_panic",     "mr_panic_str",           "mr_panic_int",
+                                          "mr_panic_err", "mr_panic_runtime_error", "mr_panic_nilmap"};
+    for (size_t i = 0; func != NULL && i < sizeof entries / sizeof entries[0]; i++)
+        if (strcmp(func, entries[i]) == 0)
+            return true;
+    return false;
+}
+
 /* One frame: "func(...)\n\t/file.c:LINE +0xOFF\n".  Returns false at a
- * frame that ends the walk. */
-static bool add_frame(uintptr_t pc, bool exact, bool system)
+ * frame that ends the walk.
+ *
+ * A function whose deferred calls are running at its return is shown at
+ * the line it returns from, as Go shows it: its frame's PC is the return
+ * address of the cleanup call (mr_frame_leave_), which compilers place on
+ * the MR_FRAME line, while the instruction it returns to is the return's
+ * own (the closing brace, or the return statement). */
+static bool add_frame(uintptr_t pc, bool exact, bool system, frame_walk *w)
 {
     mr_symbol s;
     char name[256];
-    if (!mr_symbolize(pc, exact, &s)) {
+    bool at_return = w != NULL && w->at_return && !exact;
+    if (!(at_return ? mr_symbolize_return(pc, &s) : mr_symbolize(pc, exact, &s))) {
         add("?(...)\n\t?:0 pc=%#lx\n", (unsigned long)pc);
         return true;
     }
     const char *func = mr_symbol_name(s.func, name, sizeof name);
+    if (w != NULL)
+        w->at_return = func != NULL && strcmp(func, "mr_frame_leave_") == 0;
     if (s.root)
         return false;
+    if (!system && w != NULL && s.runtime && is_panic_entry(func)) {
+        if (w->shown && !w->in_panic) /* the panic that runs the deferred call shown above */
+            add("panic(...)\n\t%s:%d +%#lx\n", s.file ? s.file : (s.module ? s.module : "?"), s.line,
+                (unsigned long)s.funcoff);
+        w->in_panic = true;
+        return true;
+    }
     if ((s.runtime || s.system) && !system)
         return true;
     if (func != NULL && strcmp(func, "__restore_rt") == 0)
         return true;
+    if (w != NULL) {
+        w->shown = true;
+        w->in_panic = false;
+    }
     if (func == NULL)
         add("?(...)\n\t%s+%#lx\n", s.module ? s.module : "?", (unsigned long)s.modoff);
     else if (s.file != NULL)
@@ -196,16 +235,17 @@ static bool add_frame(uintptr_t pc, bool exact, bool system)
 void mr_report_section(const mr_g *g, const mr_stack *st, const char *extra, const char *note, uintptr_t lastpc)
 {
     bool system = mr_traceback_level() >= MR_TB_SYSTEM;
+    frame_walk walk = {false, false, false};
     add("\ngoroutine %llu [%s%s%s]:\n", (unsigned long long)g->goid, status_of(g, st),
         extra ? ", " : "", extra ? extra : "");
     if (st != NULL)
         for (int i = 0; i < st->n; i++)
-            if (!add_frame(st->pc[i], i == st->exact, system))
+            if (!add_frame(st->pc[i], i == st->exact, system, &walk))
                 break;
     if (note != NULL)
         add("\t(%s)\n", note);
     if (lastpc != 0)
-        add_frame(lastpc, false, true);
+        add_frame(lastpc, false, true, NULL);
     if (g->createpc != 0) {
         mr_symbol s;
         char name[256];

@@ -146,6 +146,58 @@ bool mr_symbolize(uintptr_t pc, bool exact, mr_symbol *out)
     return found;
 }
 
+/* The line a function returns at, from the return address of the call
+ * that runs its deferred calls (mr_frame_leave_).  Compilers give that
+ * call the MR_FRAME line; the code after it (at -O0 first a comparison
+ * still on that line) is the return's: the first line-table row from the
+ * return address on whose line is not the call's.  The unit is found
+ * through its own ranges (clang writes no .debug_aranges). */
+static Dwarf_Die *unit_of(Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bias)
+{
+    for (Dwarf_Die *cu = dwfl_module_nextcu(mod, NULL, bias); cu != NULL; cu = dwfl_module_nextcu(mod, cu, bias))
+        if (dwarf_haspc(cu, addr - *bias) == 1)
+            return cu;
+    return NULL;
+}
+
+bool mr_symbolize_return(uintptr_t pc, mr_symbol *out)
+{
+    pthread_mutex_lock(&lookup_lock);
+    bool found = symbolize_locked(pc, false, true, out); /* the call's own line, pc - 1 */
+    Dwfl_Module *mod = found && out->file != NULL ? dwfl_addrmodule(dwfl, pc) : NULL;
+    Dwarf_Addr bias = 0;
+    Dwarf_Die *cu = mod != NULL ? unit_of(mod, pc, &bias) : NULL;
+    Dwarf_Lines *lines;
+    size_t n;
+    GElf_Off off = 0;
+    GElf_Sym sym;
+    if (cu != NULL && dwfl_module_addrinfo(mod, pc - 1, &off, &sym, NULL, NULL, NULL) != NULL &&
+        dwarf_getsrclines(cu, &lines, &n) == 0) {
+        /* Within the function: past its end is another function's line
+         * (clang already gives the call the closing brace's line). */
+        Dwarf_Addr rel = pc - bias, end = pc - 1 - off + sym.st_size - bias;
+        for (size_t i = 0; i < n; i++) {
+            Dwarf_Line *l = dwarf_onesrcline(lines, i);
+            Dwarf_Addr a;
+            int lineno;
+            bool endseq;
+            if (l == NULL || dwarf_lineaddr(l, &a) != 0 || a < rel || a >= end || dwarf_lineno(l, &lineno) != 0 ||
+                dwarf_lineendsequence(l, &endseq) != 0 || endseq)
+                continue;
+            /* the row covering pc itself, or the next ones, in address order */
+            if (lineno != out->line && lineno != 0) {
+                const char *file = dwarf_linesrc(l, NULL, NULL);
+                if (file != NULL)
+                    out->file = absolute_path(cu, file);
+                out->line = lineno;
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&lookup_lock);
+    return found;
+}
+
 enum { ENTRY_CACHE = 256 };
 static struct {
     uintptr_t pc, entry;

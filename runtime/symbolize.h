@@ -27,6 +27,9 @@ typedef struct mr_symbol {
  * no known module.  Names point into storage that lives as long as the
  * process. */
 bool mr_symbolize(uintptr_t pc, bool exact, mr_symbol *out);
+/* As mr_symbolize for the return address of the call that runs a
+ * function's deferred calls at its return: the line it returns at. */
+bool mr_symbolize_return(uintptr_t pc, mr_symbol *out);
 
 /* The entry address of the function containing the return address pc
  * (looked up at pc-1).  False if no symbol covers it.  Thread-safe, and

@@ -1,0 +1,52 @@
+#!/bin/bash
+# The traceback of a deferred call shows its function where Go does: at the
+# line it returns from (closing brace, or the return statement taken), and
+# with Go's "panic(...)" frame between a deferred call a panic runs and the
+# function that panicked — with gcc at -O0, -O1 and -O2 and, when
+# installed, clang at -O0 and -O2.
+top="${top_builddir:-.}"
+srcdir="${srcdir:-$top}"
+src="$srcdir/tests/defer_line.c"
+cc=${CC:-gcc}
+compilers="$cc:-O0 $cc:-O1 $cc:-O2"
+[ -n "${CLANG:-}" ] && command -v "$CLANG" >/dev/null && [ -z "$MAPRACE_SANITIZED" ] && compilers="$compilers $CLANG:-O0 $CLANG:-O2"
+echo "1..3"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+rt="$(cd "$top/runtime/.libs" && pwd)"
+line() { grep -n "LINE($1)" "$src" | head -1 | cut -d: -f1; }
+falls=$(line falls_end) first=$(line first_panic) boom=$(line boom)
+# (An early return is shown at the function's closing brace: compilers
+# merge a function's exits into one call of the cleanup, so which return
+# statement was taken is not known; Go names the return statement.)
+early=$(line early_end)
+why_falls="" why_early="" why_panics=""
+for c in $compilers; do
+    comp=${c%%:*} opt=${c#*:}
+    bin="$work/defer_line_$(basename "$comp")$opt"
+    if ! $comp -g $opt -I"$srcdir/runtime" $SAN_FLAGS -o "$bin" "$src" -L"$rt" -lmaprt -lpthread -Wl,-rpath,"$rt" 2>"$work/cc"; then
+        why_falls="$comp $opt: does not build"; break
+    fi
+    "$bin" falls >/dev/null 2>"$work/err"
+    { [ $? = 2 ] && head -1 "$work/err" | grep -qx "panic: boom at the end" &&
+        grep -A1 "^falls(...)$" "$work/err" | grep -q "defer_line.c:$falls +0x"; } ||
+        { why_falls="$why_falls [$comp $opt: $(grep -A1 "^falls(...)$" "$work/err" | tail -1 | sed "s|.*defer_line|defer_line|")]"; cp "$work/err" "$work/err.falls"; }
+    "$bin" early >/dev/null 2>"$work/err"
+    { [ $? = 2 ] && grep -A1 "^early(...)$" "$work/err" | grep -q "defer_line.c:$early +0x"; } ||
+        { why_early="$why_early [$comp $opt: $(grep -A1 "^early(...)$" "$work/err" | tail -1 | sed "s|.*defer_line|defer_line|")]"; cp "$work/err" "$work/err.early"; }
+    "$bin" panics >/dev/null 2>"$work/err"
+    { [ $? = 2 ] && head -2 "$work/err" | tr '\n' '|' | grep -q "^panic: first|	panic: second|$" &&
+        tr '\n' '|' <"$work/err" | grep -qE "\|boom\(\.\.\.\)\|	[^|]*defer_line.c:$boom \+0x[0-9a-f]+\|panic\(\.\.\.\)\|	[^|]*/runtime/panic.c:[0-9]+ \+0x[0-9a-f]+\|panics\(\.\.\.\)\|	[^|]*defer_line.c:$first \+0x"; } ||
+        { why_panics="$why_panics [$comp $opt]"; cp "$work/err" "$work/err.panics"; }
+done
+show() { if [ -f "$1" ]; then sed "s/^/# /" "$1" | head -20; fi; }
+[ -z "$why_falls" ]; r=$?
+echo "$([ $r = 0 ] && echo ok || echo not ok) 1 - a deferred call at a function's end: the function shown at its closing brace ($compilers) $why_falls"
+show "$work/err.falls"
+[ -z "$why_early" ]; r=$?
+echo "$([ $r = 0 ] && echo ok || echo not ok) 2 - at an early return: the function shown at its closing brace, never at MR_FRAME $why_early"
+show "$work/err.early"
+[ -z "$why_panics" ]; r=$?
+echo "$([ $r = 0 ] && echo ok || echo not ok) 3 - a deferred call run by a panic: then panic(...), then the panicking line $why_panics"
+show "$work/err.panics"
+exit 0
