@@ -109,11 +109,15 @@ static void on_fault(int sig, siginfo_t *info, void *context)
     uintptr_t pc = fault_pc(context);
     tentry *e = tables_last_entry; /* the table of this thread's call */
     if (in_code(pc) && maprace_active() && atomic_load(&e->key) != 0 && in_table_call(pc)) {
-        uint64_t me = tables_me();
+        uint64_t me = tables_me(), writes = atomic_load_explicit(&e->writes, memory_order_relaxed);
         struct timespec start, now, pause = {0, 1000000};
         clock_gettime(CLOCK_MONOTONIC, &start);
         do {
+            /* Another goroutine writing now, or one that has written since
+             * (a write is short: looking now and then would miss most). */
             uint64_t w = atomic_load_explicit(&e->claim.writer, memory_order_relaxed);
+            if ((w == 0 || w == me) && atomic_load_explicit(&e->writes, memory_order_relaxed) != writes)
+                w = atomic_load_explicit(&e->claim.last_writer, memory_order_relaxed);
             if (w != 0 && w != me) {
                 say_signal(sig, info, pc);
                 maprace_rt.read_failed(&e->claim, w, MR_TABLE_READ); /* returns only if the program goes on */

@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { KEYS = 100000 };
 
@@ -159,6 +160,8 @@ static void *string_writer(void *arg)
         g_hash_table_replace(shared, g_strdup(key), NULL); /* LINE(string_write) */
         if (crash_locked)
             g_mutex_unlock(&mu);
+        else
+            usleep(1000); /* mostly between writes: the lookup gets in, and faults */
     }
     return NULL;
 }

@@ -105,7 +105,7 @@ else
 status=$?
 [ "$status" = 2 ] && head -1 "$work/err" | grep -q "^\[signal SIGSEGV: segmentation violation code=0x1 addr=0x10 pc=0x[0-9a-f]*\] inside a GHashTable call$" &&
     sed -n 2p "$work/err" | grep -qx "fatal error: concurrent map read and map write" &&
-    grep -qF "/tests/glib_child.c:$(line bad_lookup) +0x" "$work/err" && grep -q "^goroutine [0-9]* \[running, writing map\]:" "$work/err" &&
+    grep -qF "/tests/glib_child.c:$(line bad_lookup) +0x" "$work/err" && grep -qE "^goroutine [0-9]+ \[running, (writing|wrote) map\]:" "$work/err" &&
     grep -qF "/tests/glib_child.c:$(line string_write) +0x" "$work/err" && [ "$("$json_check" "$work"/crash.*.jsonl)" = 1 ]
 report $? "a crash inside GLib during another thread's unlocked write: the signal, then the race with both lines, logged (exit $status)" "$work/err"
 fi
