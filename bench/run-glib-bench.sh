@@ -3,7 +3,7 @@
 # watching an unmodified GLib program, and who finds its race.
 #
 # Race-free GHashTable-heavy program (bench_glib), best of BENCH_RUNS
-# (default 5) interleaved runs: plain, under maprace, rebuilt with
+# (default 10) interleaved runs: plain, under maprace, rebuilt with
 # -fsanitize=thread, and under Valgrind's Helgrind (one run, smaller
 # scale, scaled back up).  Then the racy glib_shared_table with each tool,
 # BENCH_RACY_RUNS times (default 5), each at most 30 s (a plain racy run
@@ -11,7 +11,7 @@
 # and whether the report names a line of glib_shared_table.c.
 set -u
 bench=$1 bench_tsan=$2 racy=$3 racy_tsan=$4 maprace=$5
-runs=${BENCH_RUNS:-5} racy_runs=${BENCH_RACY_RUNS:-5}
+runs=${BENCH_RUNS:-10} racy_runs=${BENCH_RACY_RUNS:-5}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 have_valgrind=$(command -v valgrind || true)
