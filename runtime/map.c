@@ -287,6 +287,7 @@ static void mapfree(const mr_maptype *t, mr_map *h, uintptr_t pc)
     mr_release_entries(t, h);
     /* Nothing can be iterating a freed map legitimately: free it all. */
     atomic_store_explicit(&h->iterators, 0, memory_order_relaxed);
+    atomic_store_explicit(&h->last_iter, NULL, memory_order_relaxed);
     if (h->oldbuckets != NULL)
         mr_release_bucket_array(t, h, h->oldbuckets, isSameSizeGrow(h) ? h->B : (uint8_t)(h->B - 1));
     if (h->buckets != NULL)

@@ -89,8 +89,12 @@ struct mr_map {
     /* Iterations begun and not yet finished; readers update it, so atomic.
      * (An iteration left without mr_mapiterstop stays counted.) */
     _Atomic uint32_t iterators;
+    /* The iterator of the iteration begun last, while it is open: when the
+     * next one begins in the same iterator, that one was left without
+     * mr_mapiterstop (Go's pop idiom in C) and is over (map_iter.c). */
+    _Atomic(void *) last_iter;
     /* Iterations begun so far, and the last of them that may have had
-     * parked memory released under it (map_mem.c: mr_trim_parked). */
+     * parked memory released under it: a safety net (mr_iter_released). */
     _Atomic uint64_t iter_epoch, released_epoch;
     retired parked;
     /* Overflow buckets allocated one by one (not preallocated) and still
@@ -301,9 +305,11 @@ void *mr_slot_alloc(mr_alloc_kind kind, size_t size, size_t align, mr_map *h);
 void mr_slot_release(mr_map *h, mr_alloc_kind kind, void *p, size_t size, size_t align);
 /* Frees all parked blocks. */
 void mr_release_parked(mr_map *h);
+/* From an iteration that is the map's only open one: frees the parked
+ * blocks, unless the map is being written. */
+void mr_release_parked_if_free(mr_map *h);
 /* After a table was released: frees the parked blocks if no iteration is
- * open, or if they outgrow their bound (iterations left open would
- * otherwise keep them forever). */
+ * open. */
 void mr_trim_parked(const mr_maptype *t, mr_map *h);
 /* An iteration resumed after the map released memory it may read. */
 __attribute__((noreturn, cold)) void mr_iter_released(const mr_mapiter *it);

@@ -34,16 +34,30 @@ void mr_mapiterinit(const mr_maptype *t, mr_map *h, mr_mapiter *it)
     /* Iterator state. */
     it->bucket_ = it->startbucket_;
     /* Remember we have an iterator: what the map releases from now on is
-     * parked until it ends. */
-    atomic_fetch_add_explicit(&h->iterators, 1, memory_order_acq_rel);
+     * parked until it ends.  If the iteration begun last was begun in this
+     * same iterator and is still open, it was left without
+     * mr_mapiterstop, and is over now: its count passes to this one. */
+    void *last = atomic_exchange_explicit(&h->last_iter, (void *)it, memory_order_acq_rel);
+    uint32_t open = last != (void *)it ? atomic_fetch_add_explicit(&h->iterators, 1, memory_order_acq_rel) + 1
+                                       : atomic_load_explicit(&h->iterators, memory_order_acquire);
     it->epoch_ = atomic_fetch_add_explicit(&h->iter_epoch, 1, memory_order_acq_rel) + 1;
     it->state_ = ITER_OPEN;
+    /* The only open iteration is this one, begun on the current table:
+     * what was parked for earlier ones can go (Go's pop idiom, range,
+     * delete, break, leaves each iteration open: without this the map
+     * would keep every table it replaced). */
+    if (open == 1 && h->parked.len != 0)
+        mr_release_parked_if_free(h);
 }
 
 void mr_mapiterstop(mr_mapiter *it)
 {
-    if (it->state_ == ITER_OPEN)
+    if (it->state_ == ITER_OPEN) {
+        void *self = it;
+        atomic_compare_exchange_strong_explicit(&it->h_->last_iter, &self, NULL, memory_order_acq_rel,
+                                                memory_order_relaxed);
         atomic_fetch_sub_explicit(&it->h_->iterators, 1, memory_order_acq_rel);
+    }
     it->state_ = ITER_IDLE;
     it->key = NULL;
     it->elem = NULL;

@@ -206,30 +206,39 @@ void mr_release_parked(mr_map *h)
     *r = (retired){0};
 }
 
-/* Parked memory is bounded: past four times the live table (and 1 MiB), what
- * open iterations keep is released.  Only iterations left without
- * mr_mapiterstop, or an iteration kept open across the map's growth to
- * several times its size with heavy deletion, come near it; such an
- * iteration, if it resumes, ends with mr_iter_released's fatal error
- * instead of reading released memory. */
-enum { PARKED_MIN = 1u << 20 };
+void mr_release_parked_if_free(mr_map *h)
+{
+#ifndef MR_NO_RACE_CHECKS
+    /* The write claim keeps writers, and other iterations doing the same,
+     * away from the parked list; a map being written is left as it is. */
+    uint64_t free_claim = 0;
+    if (!atomic_compare_exchange_strong_explicit(&h->writer, &free_claim, mr_getg_id(), memory_order_acquire,
+                                                 memory_order_relaxed))
+        return;
+    mr_release_parked(h);
+    atomic_store_explicit(&h->writer, 0, memory_order_release);
+#else
+    (void)h; /* (benchmarks only: no claim to exclude writers with) */
+#endif
+}
 
 void mr_trim_parked(const mr_maptype *t, mr_map *h)
 {
-    retired *r = &h->parked;
-    if (r->len == 0)
-        return;
-    size_t table = h->buckets != NULL ? mr_nbuckets_alloc(h->B) * t->bucketsize : 0;
-    if (atomic_load_explicit(&h->iterators, memory_order_acquire) == 0 || r->bytes > 4 * table + PARKED_MIN)
+    (void)t;
+    if (h->parked.len != 0 && atomic_load_explicit(&h->iterators, memory_order_acquire) == 0)
         mr_release_parked(h);
 }
 
+/* An iteration that resumes after the memory it reads was released can
+ * only be one the map took for over: its iterator was copied elsewhere
+ * and the original begun again.  It ends here rather than read freed
+ * memory. */
 void mr_iter_released(const mr_mapiter *it)
 {
     static char msg[256];
     snprintf(msg, sizeof msg,
              "map iteration %p resumed after its map %p released the tables it was reading "
-             "(iterations left without mr_mapiterstop let the map's parked memory outgrow its bound)",
+             "(an iterator copied, and the original begun again, or stopped)",
              (const void *)it, (void *)it->h_);
     mr_throw(msg);
 }

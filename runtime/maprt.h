@@ -252,9 +252,9 @@ MR_API void mr_mapiterstop(mr_mapiter *it);
  *
  * The iterator lives for the loop; gcc's and clang's cleanup attribute
  * stops it however the loop is left.  (An iteration left without
- * mr_mapiterstop keeps what the map releases parked for it; the map
- * bounds that memory, and such an iteration, if it ever resumes after
- * the map let go of what it was reading, ends with a fatal error.) */
+ * mr_mapiterstop keeps what the map releases parked for it until the
+ * next iteration begins in the same iterator, or one begins as the map's
+ * only open iteration.) */
 #define MR_RANGE(t, h, it)                                                                                \
     for (mr_mapiter it __attribute__((cleanup(mr_mapiterstop))) = {0},                                    \
                     *it##_begun_ = (mr_mapiterinit((t), (h), &it), &it);                                  \

@@ -36,10 +36,8 @@ report $? "the same under maprace: no report, no log" "$work/err"
 
 "$child" resume >"$work/out" 2>"$work/err"
 status=$?
-[ "$status" = 2 ] && grep -q "^resuming$" "$work/out" && ! grep -q "ended" "$work/out" &&
-    head -1 "$work/err" | grep -q "^fatal error: map iteration 0x[0-9a-f]* resumed after its map 0x[0-9a-f]* released the tables it was reading" &&
-    grep -qF "/tests/fault_child.c:$(line resume) +0x" "$work/err"
-report $? "an iteration left open past the parked-memory bound, then resumed: a fatal error naming it, exit 2 (got $status)" "$work/err"
+[ "$status" = 0 ] && grep -q "^the iteration ended$" "$work/out" && [ ! -s "$work/err" ]
+report $? "an iteration kept open while its map grows and is cleared 40 times resumes and ends normally (exit $status)" "$work/err"
 
 # A program with SIGURG and SIGSEGV handlers of its own (the runtime asks
 # other goroutines for their stacks with SIGURG, as Go does) and a
