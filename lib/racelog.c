@@ -8,6 +8,7 @@
 #include "racelog.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -31,6 +32,20 @@ static double jnum(const jnode *obj, const char *key, double dflt)
 {
     const jnode *n = jget(obj, key);
     return json_is_number(n) ? json_number_value(n) : dflt;
+}
+
+/* An integer member (a line, a pid, an offset): a number outside
+ * [lo, hi] or not whole reads as the default (a damaged log may hold
+ * anything, and converting such a double to an integer is undefined). */
+static long long jint(const jnode *obj, const char *key, long long lo, long long hi, long long dflt)
+{
+    const jnode *n = jget(obj, key);
+    if (json_is_integer(n)) {
+        json_int_t v = json_integer_value(n);
+        return v >= lo && v <= hi ? (long long)v : dflt;
+    }
+    double d = json_is_real(n) ? json_real_value(n) : (double)dflt;
+    return d >= (double)lo && d < (double)hi && d == (double)(long long)d ? (long long)d : dflt;
 }
 
 static bool jbool(const jnode *obj, const char *key, bool dflt)
@@ -65,10 +80,10 @@ static bool root(const jnode *frame)
 static void print_frame(const jnode *fr, const char *indent)
 {
     const char *fn = jstr(fr, "function", "?"), *file = jstr(fr, "file", NULL);
-    unsigned long off = (unsigned long)jnum(fr, "offset", 0);
+    unsigned long off = (unsigned long)jint(fr, "offset", 0, LONG_MAX, 0);
     printf("%s%s(...)\n", indent, fn);
     if (file)
-        printf("%s\t%s:%d +%#lx\n", indent, file, (int)jnum(fr, "line", 0), off);
+        printf("%s\t%s:%d +%#lx\n", indent, file, (int)jint(fr, "line", 0, INT_MAX, 0), off);
     else
         printf("%s\t%s +%#lx\n", indent, jstr(fr, "module", "?"), off);
 }
@@ -100,14 +115,14 @@ static void print_site(const jnode *fr)
 {
     const char *file = jstr(fr, "file", NULL);
     if (file)
-        printf("%s (%s:%d)", jstr(fr, "function", "?"), file, (int)jnum(fr, "line", 0));
+        printf("%s (%s:%d)", jstr(fr, "function", "?"), file, (int)jint(fr, "line", 0, INT_MAX, 0));
     else
         printf("%s (%s)", jstr(fr, "function", "?"), jstr(fr, "module", "?"));
 }
 
 static void print_text(const jnode *race, const char *file, int line)
 {
-    printf("==> %s:%d (pid %d, %s, %s)\n", file, line, (int)jnum(race, "pid", 0), jstr(race, "program", "?"),
+    printf("==> %s:%d (pid %d, %s, %s)\n", file, line, (int)jint(race, "pid", 0, INT_MAX, 0), jstr(race, "program", "?"),
            jstr(race, "time", "?"));
     printf("fatal error: %s\n", jstr(race, "kind", "?"));
     const jnode *gs = jget(race, "goroutines");
@@ -187,7 +202,7 @@ static void frame_name(const jnode *fr, char *out, size_t n)
     }
     const char *file = jstr(fr, "file", NULL), *slash = file ? strrchr(file, '/') : NULL;
     if (file)
-        snprintf(out, n, "%s (%s:%d)", jstr(fr, "function", "?"), slash ? slash + 1 : file, (int)jnum(fr, "line", 0));
+        snprintf(out, n, "%s (%s:%d)", jstr(fr, "function", "?"), slash ? slash + 1 : file, (int)jint(fr, "line", 0, INT_MAX, 0));
     else
         snprintf(out, n, "%s", jstr(fr, "function", "?"));
 }

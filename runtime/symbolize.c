@@ -148,10 +148,12 @@ bool mr_symbolize(uintptr_t pc, bool exact, mr_symbol *out)
 
 /* The line a function returns at, from the return address of the call
  * that runs its deferred calls (mr_frame_leave_).  Compilers give that
- * call the MR_FRAME line; the code after it (at -O0 first a comparison
- * still on that line) is the return's: the first line-table row from the
- * return address on whose line is not the call's.  The unit is found
- * through its own ranges (clang writes no .debug_aranges). */
+ * call the MR_FRAME line (gcc) or the closing brace's (clang); the code
+ * from there to the function's end is its exit, whose last line is the
+ * closing brace: the greatest line of the rows there (at -O0 the first
+ * comes still on the call's line; instrumentation may add rows on the
+ * function's first line).  The unit is found through its own ranges
+ * (clang writes no .debug_aranges). */
 static Dwarf_Die *unit_of(Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bias)
 {
     for (Dwarf_Die *cu = dwfl_module_nextcu(mod, NULL, bias); cu != NULL; cu = dwfl_module_nextcu(mod, cu, bias))
@@ -184,14 +186,11 @@ bool mr_symbolize_return(uintptr_t pc, mr_symbol *out)
             if (l == NULL || dwarf_lineaddr(l, &a) != 0 || a < rel || a >= end || dwarf_lineno(l, &lineno) != 0 ||
                 dwarf_lineendsequence(l, &endseq) != 0 || endseq)
                 continue;
-            /* the row covering pc itself, or the next ones, in address order */
-            if (lineno != out->line && lineno != 0) {
-                const char *file = dwarf_linesrc(l, NULL, NULL);
-                if (file != NULL)
-                    out->file = absolute_path(cu, file);
+            /* (the function's own file: an inlined header function's
+             * lines are another file's) */
+            const char *file = lineno > out->line ? dwarf_linesrc(l, NULL, NULL) : NULL;
+            if (file != NULL && strcmp(absolute_path(cu, file), out->file) == 0)
                 out->line = lineno;
-                break;
-            }
         }
     }
     pthread_mutex_unlock(&lookup_lock);
