@@ -11,7 +11,7 @@ json_check="$top/tests/json_check"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 n=0
-echo "1..25"
+echo "1..26"
 report() { # ok? description [log]
     n=$((n + 1))
     if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; [ -n "$3" ] && sed 's/^/# /' "$3" | head -40; fi
@@ -195,3 +195,31 @@ wait "$pid"
 status=$?
 [ "$status" = 137 ] && [ "$("$json_check" "$work/killed.$pid.jsonl")" = 1 ]
 report $? "SIGKILL right after the report: the log line is complete on disk (exit $status)" "$work/err"
+
+# 26: secure-exec (a set-uid program run by another user): glibc preloads
+# only a set-uid library from a system directory, by name; log_path is
+# then ignored — no file written where the environment says, even a
+# writable one — and the report still reaches stderr.  The same program
+# not set-uid writes its log there.  Needs root (to install the library
+# for the test's length), setpriv and the nobody user.
+libdir=$(dirname "$(ldd /bin/true | awk '/libc\.so/ { print $3 }')")
+if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null || ! id nobody >/dev/null 2>&1 || [ -n "$MAPRACE_SANITIZED" ] ||
+    [ ! -d "$libdir" ]; then
+    n=$((n + 1)); echo "ok $n # SKIP secure-exec needs root, setpriv and the nobody user (and no sanitizer build)"
+else
+    name="libmaprace-secure-test-$$.so"
+    sx=$(mktemp -d /tmp/maprace-sx.XXXXXX)
+    trap 'rm -rf "$work" "$sx"; rm -f "$libdir/$name"' EXIT
+    chmod 755 "$sx" && mkdir -m 777 "$sx/logs" && cp "$lib" "$libdir/$name" && chmod 4755 "$libdir/$name" &&
+        cp "$ex/iterate_write" "$sx/prog" && chmod 755 "$sx/prog" && cp "$ex/iterate_write" "$sx/suid" && chmod 4755 "$sx/suid"
+    (cd "$sx" && setpriv --reuid=nobody --regid=nogroup --clear-groups env LD_PRELOAD="$name" \
+        MAPRACE_OPTIONS="log_path=$sx/logs/suid" ./suid >/dev/null 2>"$sx/err")
+    s1=$?
+    (cd "$sx" && setpriv --reuid=nobody --regid=nogroup --clear-groups env LD_PRELOAD="$name" \
+        MAPRACE_OPTIONS="log_path=$sx/logs/plain" ./prog >/dev/null 2>"$sx/err2")
+    s2=$?
+    [ "$s1" = 2 ] && grep -q "^maprace: map 0x" "$sx/err" && ! ls "$sx"/logs/suid.* >/dev/null 2>&1 &&
+        [ "$s2" = 2 ] && ls "$sx"/logs/plain.*.jsonl >/dev/null 2>&1
+    report $? "secure-exec (set-uid program run by nobody): the report on stderr, log_path ignored; not set-uid: logged (got $s1 $s2)" "$sx/err"
+    rm -f "$libdir/$name"
+fi
