@@ -1,53 +1,25 @@
 /*
  * records.c — the tables behind records.h: maps by address (chained hash,
- * striped locks), goroutines' running deferred calls by id.
+ * striped locks: stripes.h), goroutines' running deferred calls by id.
  *
  * Memory comes from malloc, never from libmaprt's allocation hooks, so
  * keeping records cannot recurse into the hooks that feed them.
  */
 #include "records.h"
 
+#include "stripes.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAP_BUCKETS = 1 << 14, STRIPES = 64, GOROUTINE_SLOTS = 4096 };
+enum { MAP_BUCKETS = 1 << 14, GOROUTINE_SLOTS = 4096 };
 
 static maprec *maps[MAP_BUCKETS];
-static pthread_mutex_t stripes[STRIPES];
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-
-/* fork: every stripe is held across it, so no record is half-written in
- * the child, whose other threads are gone. */
-static void lock_all(void)
-{
-    for (int i = 0; i < STRIPES; i++)
-        pthread_mutex_lock(&stripes[i]);
-}
-
-static void unlock_all(void)
-{
-    for (int i = STRIPES - 1; i >= 0; i--)
-        pthread_mutex_unlock(&stripes[i]);
-}
-
-static void init_locks(void)
-{
-    for (int i = 0; i < STRIPES; i++)
-        pthread_mutex_init(&stripes[i], NULL);
-    pthread_atfork(lock_all, unlock_all, unlock_all);
-}
-
 static size_t bucket_of(const void *map)
 {
     uintptr_t a = (uintptr_t)map;
     return (size_t)((a >> 4) ^ (a >> 18)) & (MAP_BUCKETS - 1);
-}
-
-static pthread_mutex_t *lock_of(size_t bucket)
-{
-    pthread_once(&init_once, init_locks);
-    return &stripes[bucket % STRIPES];
 }
 
 static void free_touches(touch *t)
@@ -70,7 +42,7 @@ static maprec *find(size_t b, const void *map)
 void records_map_made(const void *map, const char *type, uint64_t goid, const uintptr_t *pcs, int npc)
 {
     size_t b = bucket_of(map);
-    pthread_mutex_t *mu = lock_of(b);
+    pthread_mutex_t *mu = stripe_of(b);
     pthread_mutex_lock(mu);
     maprec *r = find(b, map);
     if (r == NULL) {
@@ -98,7 +70,7 @@ void records_map_made(const void *map, const char *type, uint64_t goid, const ui
 void records_map_freed(const void *map, uint64_t goid, const uintptr_t *pcs, int npc)
 {
     size_t b = bucket_of(map);
-    pthread_mutex_t *mu = lock_of(b);
+    pthread_mutex_t *mu = stripe_of(b);
     pthread_mutex_lock(mu);
     maprec *r = find(b, map);
     if (r != NULL) {
@@ -115,7 +87,7 @@ void records_touch(const void *map, mr_mapop op, uintptr_t pc, const mr_defer_ev
     if (map == NULL || e == NULL)
         return;
     size_t b = bucket_of(map);
-    pthread_mutex_t *mu = lock_of(b);
+    pthread_mutex_t *mu = stripe_of(b);
     pthread_mutex_lock(mu);
     maprec *r = find(b, map);
     if (r != NULL) {
@@ -141,7 +113,7 @@ void records_touch(const void *map, mr_mapop op, uintptr_t pc, const mr_defer_ev
 void records_with_map(const void *map, void (*fn)(const maprec *rec, void *arg), void *arg)
 {
     size_t b = bucket_of(map);
-    pthread_mutex_t *mu = lock_of(b);
+    pthread_mutex_t *mu = stripe_of(b);
     /* A report must not hang on a lock a stopped goroutine holds. */
     bool locked = pthread_mutex_trylock(mu) == 0;
     fn(map ? find(b, map) : NULL, arg);

@@ -1,0 +1,30 @@
+/*
+ * stripes.c — the side tables' striped locks (see stripes.h).
+ */
+#include "stripes.h"
+
+enum { STRIPES = 64 };
+
+static pthread_mutex_t stripes[STRIPES] = {[0 ... STRIPES - 1] = PTHREAD_MUTEX_INITIALIZER};
+
+pthread_mutex_t *stripe_of(size_t b)
+{
+    return &stripes[b % STRIPES];
+}
+
+static void lock_all(void)
+{
+    for (int i = 0; i < STRIPES; i++)
+        pthread_mutex_lock(&stripes[i]);
+}
+
+static void unlock_all(void)
+{
+    for (int i = STRIPES - 1; i >= 0; i--)
+        pthread_mutex_unlock(&stripes[i]);
+}
+
+__attribute__((constructor)) static void stripes_atfork(void)
+{
+    pthread_atfork(lock_all, unlock_all, unlock_all);
+}
