@@ -20,17 +20,16 @@
 #include "tables.h"
 
 #include "preload.h"
+#include "sigcontext.h"
 
 #include <dlfcn.h>
 #include <execinfo.h>
 #include <link.h>
-#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
-#include <ucontext.h>
 
 enum { WATCH_MS = 200 };
 
@@ -54,19 +53,6 @@ static int find_segment(struct dl_phdr_info *info, size_t size, void *arg)
         }
     }
     return 0;
-}
-
-static uintptr_t fault_pc(const void *context)
-{
-    const ucontext_t *uc = context;
-#if defined(__x86_64__)
-    return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-#elif defined(__aarch64__)
-    return (uintptr_t)uc->uc_mcontext.pc;
-#else
-    (void)uc;
-    return 0; /* unknown here: never claimed */
-#endif
 }
 
 static bool in_code(uintptr_t pc)
@@ -106,7 +92,7 @@ static void say_signal(int sig, const siginfo_t *info, uintptr_t pc)
 static void on_fault(int sig, siginfo_t *info, void *context)
 {
     int i = sig == SIGSEGV ? 0 : 1;
-    uintptr_t pc = fault_pc(context);
+    uintptr_t pc = mr_context_pc(context);
     tentry *e = tables_last_entry; /* the table of this thread's call */
     if (in_code(pc) && maprace_active() && atomic_load(&e->key) != 0 && in_table_call(pc)) {
         uint64_t me = tables_me(), writes = atomic_load_explicit(&e->writes, memory_order_relaxed);

@@ -10,6 +10,8 @@
  */
 #include "traceback.h"
 
+#include "sigcontext.h"
+
 #include <errno.h>
 #include <execinfo.h>
 #include <signal.h>
@@ -45,19 +47,6 @@ __attribute__((noinline)) void mr_capture_self(mr_stack *st)
     copy_stack(st, pc + 1, n > 0 ? n - 1 : 0, -1);
 }
 
-static uintptr_t interrupted_pc(const void *ucontext)
-{
-    const ucontext_t *uc = ucontext;
-#if defined(__x86_64__)
-    return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-#elif defined(__aarch64__)
-    return (uintptr_t)uc->uc_mcontext.pc;
-#else
-    (void)uc;
-    return 0;
-#endif
-}
-
 /* The program's own handler of the capture signal, if it had one when
  * the runtime took the signal over: signals that are not the runtime's
  * requests are passed on to it. */
@@ -87,7 +76,7 @@ static void capture_handler(int sig, siginfo_t *si, void *ucontext)
     int n = backtrace(pc, MR_MAXFRAMES + 8);
     /* The frames above the interrupted one are this handler and the
      * kernel's signal trampoline: start at the interrupted PC. */
-    uintptr_t ip = interrupted_pc(ucontext);
+    uintptr_t ip = mr_context_pc(ucontext);
     int start = 0, exact = -1;
     for (int i = 0; i < n; i++) {
         if ((uintptr_t)pc[i] == ip) {
