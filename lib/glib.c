@@ -3,9 +3,10 @@
  *
  * Every exported GHashTable entry point is interposed (GLib's symbols are
  * unversioned, so the next definition is found with dlsym(RTLD_NEXT)).
- * Writers hold the table's claim for the length of the call; readers
- * check it before and after; walks (foreach, find, iterators, get_keys)
- * check it before every element, as Go's range does.
+ * Writers hold the table's claim for the length of the call; lookups
+ * check it on entry, as Go's mapaccess does, and are tail-called; walks
+ * (foreach, find, iterators, get_keys) check it and the table's write
+ * count before every element, as Go's range does.
  *
  * What cannot be seen: GLib binds its own internal calls directly
  * (g_hash_table_new calls g_hash_table_new_full without the PLT, and
@@ -45,7 +46,6 @@ typedef struct GHashTableIter {
 static const char GHASH[] = "GHashTable";
 
 #define WRITE(t, call) INTERPOSE_WRITE(t, GHASH, call)
-#define READ(t, call) INTERPOSE_READ(t, GHASH, MR_TABLE_READ, call)
 #define WALK(t, call) INTERPOSE_READ(t, GHASH, MR_TABLE_ITERATE, call)
 
 /* ---- constructors, references, the end ------------------------------------- */
@@ -252,25 +252,22 @@ gpointer g_hash_table_lookup(GHashTable *t, gconstpointer key)
 gboolean g_hash_table_lookup_extended(GHashTable *t, gconstpointer key, gpointer *orig_key, gpointer *value)
 {
     REAL(g_hash_table_lookup_extended);
-    gboolean r;
-    READ(t, r = real(t, key, orig_key, value));
-    return r;
+    interpose_lookup(t, GHASH);
+    return real(t, key, orig_key, value);
 }
 
 gboolean g_hash_table_contains(GHashTable *t, gconstpointer key)
 {
     REAL(g_hash_table_contains);
-    gboolean r;
-    READ(t, r = real(t, key));
-    return r;
+    interpose_lookup(t, GHASH);
+    return real(t, key);
 }
 
 guint g_hash_table_size(GHashTable *t)
 {
     REAL(g_hash_table_size);
-    guint r;
-    READ(t, r = real(t));
-    return r;
+    interpose_lookup(t, GHASH);
+    return real(t);
 }
 
 /* ---- walks: checked before every element -------------------------------------- */
