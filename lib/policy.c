@@ -39,14 +39,16 @@ bool maprace_load_suppressions(const char *path, char *err, size_t errlen)
     return good;
 }
 
-bool maprace_may_go_on(void)
+/* Whether a race may let the program go on: halt_on_error=0, or
+ * suppressions. */
+static bool may_go_on(void)
 {
     return maprace_opts.halt_on_error == 0 || suppressed_functions.n > 0;
 }
 
 int mr_hook_race_policy(void)
 {
-    if (maprace_active() && maprace_may_go_on())
+    if (maprace_active() && may_go_on())
         return MR_RACE_DECIDE;
     int (*next)(void) = (int (*)(void))dlsym(RTLD_NEXT, "mr_hook_race_policy");
     return next ? next() : MR_RACE_HALT;

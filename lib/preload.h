@@ -39,8 +39,5 @@ int maprace_capture(uintptr_t *pcs, int max, int skip);
 
 /* policy.c: reads a suppressions file; false with a message on error. */
 bool maprace_load_suppressions(const char *path, char *err, size_t errlen);
-/* policy.c: whether a race may let the program go on (halt_on_error=0, or
- * suppressions), known once the options are read. */
-bool maprace_may_go_on(void);
 
 #endif /* MAPRACE_PRELOAD_H */

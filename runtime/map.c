@@ -258,7 +258,7 @@ static void clear(const mr_maptype *t, mr_map *h)
         mr_mark_buckets_empty(t, h->buckets, h->B);
         mr_release_bucket_array(t, h, h->buckets, h->B);
         h->buckets = mr_makeBucketArray(t, h, h->B, NULL, &h->nextOverflow);
-        mr_trim_parked(t, h);
+        mr_trim_parked(h);
     }
     h->flags &= (uint8_t)~sameSizeGrow;
     h->oldbuckets = NULL;

@@ -99,7 +99,7 @@ void mr_hashGrow(const mr_maptype *t, mr_map *h)
     h->ngrow++;
     /* Memory parked for iterations that have all ended can go now (and
      * past its bound, what iterations left open keep). */
-    mr_trim_parked(t, h);
+    mr_trim_parked(h);
     void *oldbuckets = h->buckets;
     bmap *nextOverflow;
     void *newbuckets = mr_makeBucketArray(t, h, (uint8_t)(h->B + bigger), NULL, &nextOverflow);

@@ -310,7 +310,7 @@ void mr_release_parked(mr_map *h);
 void mr_release_parked_if_free(mr_map *h);
 /* After a table was released: frees the parked blocks if no iteration is
  * open. */
-void mr_trim_parked(const mr_maptype *t, mr_map *h);
+void mr_trim_parked(mr_map *h);
 /* An iteration resumed after the map released memory it may read. */
 __attribute__((noreturn, cold)) void mr_iter_released(const mr_mapiter *it);
 /* Releases a bucket array of 2^b buckets and its separately allocated

@@ -222,9 +222,8 @@ void mr_release_parked_if_free(mr_map *h)
 #endif
 }
 
-void mr_trim_parked(const mr_maptype *t, mr_map *h)
+void mr_trim_parked(mr_map *h)
 {
-    (void)t;
     if (h->parked.len != 0 && atomic_load_explicit(&h->iterators, memory_order_acquire) == 0)
         mr_release_parked(h);
 }
