@@ -81,7 +81,7 @@ static bool in_table_call(uintptr_t pc)
 static void say_signal(int sig, const siginfo_t *info, uintptr_t pc)
 {
     char line[160];
-    int n = snprintf(line, sizeof line, "[signal %s: %s code=%#x addr=%#lx pc=%#lx] inside a %s call\n",
+    int n = snprintf(line, sizeof line, "[signal %s: %s code=0x%x addr=0x%lx pc=0x%lx] inside a %s call\n",
                      sig == SIGSEGV ? "SIGSEGV" : "SIGBUS",
                      sig == SIGSEGV ? "segmentation violation" : "bus error", (unsigned)info->si_code,
                      (unsigned long)info->si_addr, (unsigned long)pc, family);

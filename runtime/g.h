@@ -27,12 +27,16 @@ typedef enum mr_gstatus {
 
 enum { MR_MAXFRAMES = 64 };
 
-/* A stack captured for a report: return addresses, innermost first. */
+/* A stack captured for a report: return addresses, innermost first, and
+ * each frame's bounds as Go's GOTRACEBACK=system prints them (sp the
+ * frame's stack pointer, fp its caller's: the DWARF call frame address). */
 typedef struct mr_stack {
     int n;              /* number of PCs */
     int exact;          /* index of a PC that is not a return address (an
                            interrupted instruction), or -1 */
     uintptr_t pc[MR_MAXFRAMES];
+    uintptr_t sp[MR_MAXFRAMES];
+    uintptr_t fp[MR_MAXFRAMES];
 } mr_stack;
 
 typedef struct mr_g {
@@ -48,6 +52,10 @@ typedef struct mr_g {
     /* defer/panic state (panic.c), touched only by the goroutine itself */
     struct mr_frame *frames;        /* innermost frame with deferred calls */
     struct mr_panic_rec *panics;    /* innermost panic (or Goexit) under way */
+    /* The last fault this goroutine took (Go's gp.sig, kept as Go keeps
+     * it): printed after the messages of an unrecovered panic. */
+    int sig, sigcode;
+    uintptr_t sigaddr, sigpc;
     struct mr_g *next, *prev;
 } mr_g;
 

@@ -16,6 +16,7 @@
 #include "mapfatal.h"
 #include "maprt_hooks.h"
 #include "report.h"
+#include "sigpanic.h"
 #include "symbolize.h"
 #include "traceback.h"
 
@@ -24,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 enum { FRAME_ACTIVE = 0x6d726672, FRAME_DONE = 0x646f6e65 };
 
@@ -193,6 +196,12 @@ __attribute__((noreturn)) static void fatalpanic(mr_g *g)
         if (w > 0 && (size_t)w < sizeof text - used)
             used += (size_t)w;
     }
+    if (g->sig != 0 && used < sizeof text) {
+        /* The panic was raised for a fault: Go's signal line. */
+        int w = mr_signal_line(text + used, sizeof text - used, g->sig, g->sigcode, g->sigaddr, g->sigpc);
+        if (w > 0 && (size_t)w < sizeof text - used)
+            used += (size_t)w;
+    }
     text[used] = '\0';
     mr_report_printf("%s", text);
     mr_tblevel level = mr_traceback_level();
@@ -213,6 +222,40 @@ __attribute__((noreturn)) static void fatalpanic(mr_g *g)
     mr_report_exit();
 }
 
+/* Goroutines whose panic is running deferred calls (Go's
+ * runningPanicDefers): a program that returns from main meanwhile must
+ * not exit 0 before the panic is reported. */
+static _Atomic int panic_defers;
+
+static bool in_panic(const mr_g *g)
+{
+    for (const mr_panic_rec *p = g->panics; p != NULL; p = p->link)
+        if (!p->goexit)
+            return true;
+    return false;
+}
+
+/* At exit (main returned, or exit() was called): as Go's runtime.main
+ * does, let a panic under way in another goroutine run its deferred calls
+ * (for a while), and once a report is being made, wait for it to end the
+ * process. */
+static void wait_for_panics(void)
+{
+    mr_g *self = mr_tls_g;
+    if (self != NULL && in_panic(self))
+        return; /* exit() called by a deferred call of this goroutine's panic */
+    for (int i = 0; i < 1000 && atomic_load(&panic_defers) != 0; i++)
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    if (mr_report_under_way() && !mr_report_mine())
+        for (;;)
+            pause();
+}
+
+__attribute__((constructor)) static void register_exit_wait(void)
+{
+    atexit(wait_for_panics);
+}
+
 /* Drops the panic that was just recovered and those it ended (panics whose
  * deferred call it interrupted, unless the recovery happened inside that
  * deferred call: then they go on). */
@@ -231,18 +274,25 @@ static void finish_recovered(mr_g *g, mr_panic_rec *p, mr_frame *f)
     }
 }
 
-__attribute__((noreturn)) static void gopanic(mr_value v, bool goexit)
+/* A panic (or Goexit) raised where stack at says, or by the caller when
+ * at is NULL. */
+__attribute__((noreturn)) static void gopanic(mr_value v, bool goexit, const mr_stack *at)
 {
     mr_g *g = mr_getg();
     mr_panic_rec *p = xalloc(MR_ALLOC_PANIC, sizeof *p, g);
     p->value = v;
     p->goexit = goexit;
     p->link = g->panics;
-    mr_capture_self(&p->stack);
+    if (at != NULL)
+        p->stack = *at;
+    else
+        mr_capture_self(&p->stack);
     /* A panic raised by a deferred call that an earlier panic is running
      * ends that earlier panic's turn. */
     if (mr_tls_running != NULL && mr_tls_running->panic != NULL)
         mr_tls_running->panic->aborted = true;
+    if (!goexit && !in_panic(g))
+        atomic_fetch_add(&panic_defers, 1);
     g->panics = p;
 
     for (;;) {
@@ -261,6 +311,8 @@ __attribute__((noreturn)) static void gopanic(mr_value v, bool goexit)
              * which panic ran them.) */
             abandon_running(g, f->running_);
             finish_recovered(g, p, f);
+            if (!in_panic(g))
+                atomic_fetch_sub(&panic_defers, 1);
             siglongjmp(f->jb_, 1);
         }
     }
@@ -280,39 +332,44 @@ __attribute__((noreturn)) static void gopanic(mr_value v, bool goexit)
     pthread_exit(NULL);
 }
 
+void mr_panic_at(mr_value v, const mr_stack *at)
+{
+    gopanic(v, false, at);
+}
+
 void mr_panic(mr_value v)
 {
-    gopanic(v, false);
+    gopanic(v, false, NULL);
 }
 
 void mr_panic_str(const char *msg)
 {
-    gopanic((mr_value){.kind = MR_VAL_STRING, .str = msg}, false);
+    gopanic((mr_value){.kind = MR_VAL_STRING, .str = msg}, false, NULL);
 }
 
 void mr_panic_int(int64_t i)
 {
-    gopanic((mr_value){.kind = MR_VAL_INT, .i = i}, false);
+    gopanic((mr_value){.kind = MR_VAL_INT, .i = i}, false, NULL);
 }
 
 void mr_panic_err(const mr_error *err)
 {
-    gopanic((mr_value){.kind = MR_VAL_ERROR, .err = err}, false);
+    gopanic((mr_value){.kind = MR_VAL_ERROR, .err = err}, false, NULL);
 }
 
 void mr_panic_plain(const char *msg)
 {
-    gopanic((mr_value){.kind = MR_VAL_STRING, .str = msg}, false);
+    gopanic((mr_value){.kind = MR_VAL_STRING, .str = msg}, false, NULL);
 }
 
 void mr_panic_runtime_error(const char *msg)
 {
-    gopanic((mr_value){.kind = MR_VAL_RUNTIME_ERROR, .str = msg}, false);
+    gopanic((mr_value){.kind = MR_VAL_RUNTIME_ERROR, .str = msg}, false, NULL);
 }
 
 void mr_goexit(void)
 {
-    gopanic((mr_value){0}, true);
+    gopanic((mr_value){0}, true, NULL);
 }
 
 /* recover(): only a deferred call that a panic is running may stop it, and

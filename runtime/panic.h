@@ -38,5 +38,7 @@ typedef struct mr_panic_rec {
  * plainError, printed without "runtime error: "), recoverable. */
 __attribute__((noreturn)) void mr_panic_plain(const char *msg);
 __attribute__((noreturn)) void mr_panic_runtime_error(const char *msg);
+/* panic(v) raised at the place stack at was captured (a fault's). */
+__attribute__((noreturn)) void mr_panic_at(mr_value v, const mr_stack *at);
 
 #endif /* MAPRT_PANIC_H */

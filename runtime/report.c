@@ -36,13 +36,38 @@ mr_tblevel mr_traceback_level(void)
     return (mr_tblevel)level;
 }
 
+/* The thread making the report (its kernel id), 0 before one begins. */
+static _Atomic pid_t reporter;
+/* Runtime frames and frame bounds shown whatever GOTRACEBACK says: the
+ * report is of a failure of the runtime itself (Go's throw). */
+static bool show_runtime;
+
+void mr_report_show_runtime(void)
+{
+    show_runtime = true;
+}
+
+bool mr_report_under_way(void)
+{
+    return atomic_load(&reporting) != 0;
+}
+
+bool mr_report_mine(void)
+{
+    pid_t r = atomic_load(&reporter);
+    return r != 0 && r == gettid();
+}
+
 void mr_report_begin(void)
 {
+    if (atomic_load(&reporting) && mr_report_mine())
+        return; /* a report that fails on its way: go on with it */
     if (atomic_exchange_explicit(&reporting, 1, memory_order_acq_rel)) {
         /* Another thread is reporting and will end the process. */
         for (;;)
             pause();
     }
+    atomic_store(&reporter, gettid());
 }
 
 static void write_all(const char *s, size_t n)
@@ -194,19 +219,28 @@ static bool is_panic_entry(const char *func)
  * address of the cleanup call (mr_frame_leave_), which compilers place on
  * the MR_FRAME line, while the instruction it returns to is the return's
  * own (the closing brace, or the return statement). */
-static bool add_frame(uintptr_t pc, bool exact, bool system, frame_walk *w)
+static bool add_frame(const mr_stack *st, int i, uintptr_t pc, bool system, frame_walk *w)
 {
+    bool exact = st != NULL && i == st->exact;
+    /* GOTRACEBACK=system: the frame's bounds and PC after its line. */
+    char bounds[80] = "";
+    if (system && st != NULL)
+        snprintf(bounds, sizeof bounds, " fp=%#lx sp=%#lx pc=%#lx", (unsigned long)st->fp[i],
+                 (unsigned long)st->sp[i], (unsigned long)pc);
     mr_symbol s;
     char name[256];
     bool at_return = w != NULL && w->at_return && !exact;
     if (!(at_return ? mr_symbolize_return(pc, &s) : mr_symbolize(pc, exact, &s))) {
-        add("?(...)\n\t?:0 pc=%#lx\n", (unsigned long)pc);
+        if (bounds[0] != '\0')
+            add("?(...)\n\t?:0%s\n", bounds);
+        else
+            add("?(...)\n\t?:0 pc=%#lx\n", (unsigned long)pc);
         return true;
     }
     const char *func = mr_symbol_name(s.func, name, sizeof name);
     if (w != NULL)
         w->at_return = func != NULL && strcmp(func, "mr_frame_leave_") == 0;
-    if (s.root)
+    if (s.root && !system)
         return false;
     if (!system && w != NULL && s.runtime && is_panic_entry(func)) {
         if (w->shown && !w->in_panic) /* the panic that runs the deferred call shown above */
@@ -224,28 +258,28 @@ static bool add_frame(uintptr_t pc, bool exact, bool system, frame_walk *w)
         w->in_panic = false;
     }
     if (func == NULL)
-        add("?(...)\n\t%s+%#lx\n", s.module ? s.module : "?", (unsigned long)s.modoff);
+        add("?(...)\n\t%s+%#lx%s\n", s.module ? s.module : "?", (unsigned long)s.modoff, bounds);
     else if (s.file != NULL)
-        add("%s(...)\n\t%s:%d +%#lx\n", func, s.file, s.line, (unsigned long)s.funcoff);
+        add("%s(...)\n\t%s:%d +%#lx%s\n", func, s.file, s.line, (unsigned long)s.funcoff, bounds);
     else
-        add("%s(...)\n\t%s +%#lx\n", func, s.module ? s.module : "?", (unsigned long)s.funcoff);
+        add("%s(...)\n\t%s +%#lx%s\n", func, s.module ? s.module : "?", (unsigned long)s.funcoff, bounds);
     return true;
 }
 
 void mr_report_section(const mr_g *g, const mr_stack *st, const char *extra, const char *note, uintptr_t lastpc)
 {
-    bool system = mr_traceback_level() >= MR_TB_SYSTEM;
+    bool system = show_runtime || mr_traceback_level() >= MR_TB_SYSTEM;
     frame_walk walk = {false, false, false};
     add("\ngoroutine %llu [%s%s%s]:\n", (unsigned long long)g->goid, status_of(g, st),
         extra ? ", " : "", extra ? extra : "");
     if (st != NULL)
         for (int i = 0; i < st->n; i++)
-            if (!add_frame(st->pc[i], i == st->exact, system, &walk))
+            if (!add_frame(st, i, st->pc[i], system, &walk))
                 break;
     if (note != NULL)
         add("\t(%s)\n", note);
     if (lastpc != 0)
-        add_frame(lastpc, false, true, NULL);
+        add_frame(NULL, 0, lastpc, true, NULL);
     if (g->createpc != 0) {
         mr_symbol s;
         char name[256];

@@ -39,6 +39,16 @@ mr_tblevel mr_traceback_level(void);
 /* Claims the report for the calling thread; returns only to the first. */
 void mr_report_begin(void);
 
+/* Whether a report has begun (the process is ending with it). */
+bool mr_report_under_way(void);
+
+/* Whether the calling thread is the one making the report. */
+bool mr_report_mine(void);
+
+/* The report is of the runtime's own failure: its sections show the
+ * runtime's frames and each frame's fp/sp/pc, as GOTRACEBACK=system. */
+void mr_report_show_runtime(void);
+
 /* A section of text: printf-style, written at once. */
 __attribute__((format(printf, 1, 2))) void mr_report_printf(const char *fmt, ...);
 

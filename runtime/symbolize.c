@@ -123,6 +123,17 @@ out:
 
 /* Where a stack shown to a user ends: a thread's entry or the C
  * runtime's start-up, which Go does not show either. */
+bool mr_system_module(const char *path)
+{
+    /* The C library's frames are to C what Go's runtime frames are to Go:
+     * shown with GOTRACEBACK=system.  (libmaprace.so, the race detector,
+     * wraps main: its frames are the tool's, not the program's.) */
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    const char *name = slash ? slash + 1 : path;
+    return name != NULL && (strncmp(name, "libc.so", 7) == 0 || strncmp(name, "ld-linux", 8) == 0 ||
+                            strncmp(name, "libmaprace.so", 13) == 0);
+}
+
 static bool is_thread_root(const char *func)
 {
     static const char *const roots[] = {"start_thread", "clone", "clone3", "__clone",
@@ -281,14 +292,7 @@ static bool symbolize_locked(uintptr_t pc, bool exact, bool lines, mr_symbol *ou
     out->module = modname;
     out->modoff = (uintptr_t)(pc - base);
     out->runtime = mod == runtime_module;
-    /* The C library's frames are to C what Go's runtime frames are to Go:
-     * shown with GOTRACEBACK=system. */
-    const char *slash = modname ? strrchr(modname, '/') : NULL;
-    const char *base_name = slash ? slash + 1 : modname;
-    /* (libmaprace.so, the race detector, wraps main: its frames are
-     * the tool's, not the program's.) */
-    out->system = base_name != NULL && (strncmp(base_name, "libc.so", 7) == 0 || strncmp(base_name, "ld-linux", 8) == 0 ||
-                                        strncmp(base_name, "libmaprace.so", 13) == 0);
+    out->system = mr_system_module(modname);
 
     GElf_Off off = 0;
     GElf_Sym sym;

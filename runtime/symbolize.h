@@ -36,6 +36,11 @@ bool mr_symbolize_return(uintptr_t pc, mr_symbol *out);
  * cached: meant for checks made again and again at the same call sites. */
 bool mr_function_entry(uintptr_t pc, uintptr_t *entry);
 
+/* Whether the module at path (a file name as the loader or libdwfl gives
+ * it) is one whose frames are the system's: the C library, the loader,
+ * libmaprace.so.  A string test only: safe in a signal handler. */
+bool mr_system_module(const char *path);
+
 /* The function name without a symbol version ("@@GLIBC_2.34") or a gcc
  * clone suffix (".constprop.0", ".cold"), into buf. */
 const char *mr_symbol_name(const char *name, char *buf, size_t n);

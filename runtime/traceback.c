@@ -1,9 +1,12 @@
 /*
  * traceback.c — stack capture, from the thread itself or via a signal.
  *
- * The unwinder is glibc's backtrace() (libgcc's, driven by .eh_frame, so it
- * needs no frame pointers).  Its first use loads libgcc_s, which is not
- * safe in a signal handler, so a constructor warms it up at load time.
+ * The unwinder is libgcc's _Unwind_Backtrace (driven by .eh_frame, so it
+ * needs no frame pointers; glibc's backtrace() is built on it), called
+ * directly because each frame's call frame address is wanted too: it is
+ * the "fp" of Go's GOTRACEBACK=system lines, and the next frame's "sp".
+ * libgcc_s is linked, not loaded on first use, so capturing is safe in a
+ * signal handler.
  * Other threads are asked with SIGURG, the signal Go itself uses to
  * interrupt goroutines because programs hardly ever use it; the handler is
  * installed only when a report is being made.
@@ -13,38 +16,76 @@
 #include "sigcontext.h"
 
 #include <errno.h>
-#include <execinfo.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
+#include <unwind.h>
 
 #define CAPTURE_SIGNAL SIGURG
 
-__attribute__((constructor)) static void warm_up_unwinder(void)
-{
-    void *pc[2];
-    backtrace(pc, 2);
-}
+/* One walk: frames are kept from the first that is not skipped.
+ *
+ * What _Unwind_GetCFA gives in the callback for a frame is the call
+ * frame address the unwinder computed last, its callee's: the frame's own
+ * stack pointer at its call (Go's "sp").  The frame's own call frame
+ * address (Go's "fp", its caller's sp) comes with the next frame. */
+typedef struct walk {
+    mr_stack *st;
+    int skip;            /* frames to drop first (the capturing functions) */
+    uintptr_t from;      /* or, if not 0: drop frames until this
+                            interrupted PC, which is kept as exact */
+    uintptr_t from_sp;   /* that frame's stack pointer, from the context */
+} walk;
 
-static void copy_stack(mr_stack *st, void *const *pc, int n, int exact)
+static _Unwind_Reason_Code on_frame(struct _Unwind_Context *ctx, void *arg)
 {
-    if (n > MR_MAXFRAMES)
-        n = MR_MAXFRAMES;
-    for (int i = 0; i < n; i++)
-        st->pc[i] = (uintptr_t)pc[i];
-    st->n = n;
-    st->exact = exact;
+    walk *w = arg;
+    mr_stack *st = w->st;
+    int before = 0;
+    uintptr_t pc = (uintptr_t)_Unwind_GetIPInfo(ctx, &before);
+    uintptr_t sp = (uintptr_t)_Unwind_GetCFA(ctx);
+    if (st->n > 0 && w->from == 0 && w->skip == 0)
+        st->fp[st->n - 1] = sp;
+    if (pc == 0 || st->n == MR_MAXFRAMES)
+        return _URC_END_OF_STACK;
+    if (w->from != 0) {
+        /* (The frame before is the kernel's signal frame: the interrupted
+         * one's stack pointer is the context's.) */
+        if (pc != w->from || !before)
+            return _URC_NO_REASON;
+        w->from = 0;
+        st->exact = st->n;
+        sp = w->from_sp;
+    } else if (w->skip > 0) {
+        w->skip--;
+        return _URC_NO_REASON;
+    }
+    st->pc[st->n] = pc;
+    st->sp[st->n] = sp;
+    st->fp[st->n] = 0;
+    st->n++;
+    return _URC_NO_REASON;
 }
 
 __attribute__((noinline)) void mr_capture_self(mr_stack *st)
 {
-    void *pc[MR_MAXFRAMES + 1];
-    int n = backtrace(pc, MR_MAXFRAMES + 1);
-    /* pc[0] is in this function. */
-    copy_stack(st, pc + 1, n > 0 ? n - 1 : 0, -1);
+    walk w = {st, 1, 0, 0}; /* the first frame is this function's */
+    st->n = 0;
+    st->exact = -1;
+    _Unwind_Backtrace(on_frame, &w);
+}
+
+__attribute__((noinline)) bool mr_capture_context(mr_stack *st, const void *ucontext)
+{
+    walk w = {st, 0, mr_context_pc(ucontext), mr_context_sp(ucontext)};
+    st->n = 0;
+    st->exact = -1;
+    if (w.from != 0)
+        _Unwind_Backtrace(on_frame, &w);
+    return st->n > 0;
 }
 
 /* The program's own handler of the capture signal, if it had one when
@@ -72,20 +113,10 @@ static void capture_handler(int sig, siginfo_t *si, void *ucontext)
         pass_on(sig, si, ucontext);
         return;
     }
-    void *pc[MR_MAXFRAMES + 8];
-    int n = backtrace(pc, MR_MAXFRAMES + 8);
     /* The frames above the interrupted one are this handler and the
      * kernel's signal trampoline: start at the interrupted PC. */
-    uintptr_t ip = mr_context_pc(ucontext);
-    int start = 0, exact = -1;
-    for (int i = 0; i < n; i++) {
-        if ((uintptr_t)pc[i] == ip) {
-            start = i;
-            exact = 0;
-            break;
-        }
-    }
-    copy_stack(&g->stack, pc + start, n - start, exact);
+    if (!mr_capture_context(&g->stack, ucontext))
+        mr_capture_self(&g->stack);
     atomic_store(&g->capture, 2);
     /* The process is ending: stay stopped, as Go stops the world, so
      * that nothing this goroutine does (returning from main, say) can end

@@ -14,7 +14,7 @@
  * crash     a lookup crashes inside GLib (a bad key for g_str_hash) while
  *           another thread writes the table without a lock
  * crashlocked  the same crash, the writer kept out by a lock the crashing
- *           thread holds: a plain crash, as without maprace
+ *           thread holds: no race, the fault reported as libmaprt reports any
  * locked    four threads use one table under a GMutex: insert, lookup,
  *           remove, foreach, iterators; then every key is checked
  * gobject   GLib and GObject used by four threads that share no table
