@@ -36,17 +36,18 @@ static void *access2(const mr_maptype *t, mr_map *h, const void *key, bool *ok)
     return e != NULL ? e : mr_zero_value(t);
 }
 
-static void *assign(const mr_maptype *t, mr_map *h, const void *key)
+/* pc: the program's call site, kept with the write claim. */
+static void *assign(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc)
 {
-    DISPATCH(mapassign_body, t, h, key)
+    DISPATCH(mapassign_body, t, h, key, pc)
 }
 
-static void delete(const mr_maptype *t, mr_map *h, const void *key)
+static void delete(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc)
 {
-    DISPATCH(mapdelete_body, t, h, key)
+    DISPATCH(mapdelete_body, t, h, key, pc)
 }
 
-static void clear(const mr_maptype *t, mr_map *h);
+static void clear(const mr_maptype *t, mr_map *h, uintptr_t pc);
 static void mapfree(const mr_maptype *t, mr_map *h, uintptr_t pc);
 
 /* The one hook on the fast paths: inside a deferred call, every map
@@ -73,19 +74,19 @@ static TOUCHED void *access2_touched(const mr_maptype *t, mr_map *h, const void 
 static TOUCHED void *assign_touched(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc)
 {
     mr_hook_defer_touch(h, MR_OP_ASSIGN, pc);
-    return assign(t, h, key);
+    return assign(t, h, key, pc);
 }
 
 static TOUCHED void delete_touched(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc)
 {
     mr_hook_defer_touch(h, MR_OP_DELETE, pc);
-    delete(t, h, key);
+    delete(t, h, key, pc);
 }
 
 static TOUCHED void clear_touched(const mr_maptype *t, mr_map *h, uintptr_t pc)
 {
     mr_hook_defer_touch(h, MR_OP_CLEAR, pc);
-    clear(t, h);
+    clear(t, h, pc);
 }
 
 void *mr_mapaccess1(const mr_maptype *t, mr_map *h, const void *key)
@@ -106,7 +107,7 @@ void *mr_mapassign(const mr_maptype *t, mr_map *h, const void *key)
 {
     if (IN_DEFER())
         return assign_touched(t, h, key, CALLER());
-    return assign(t, h, key);
+    return assign(t, h, key, CALLER());
 }
 
 void mr_mapdelete(const mr_maptype *t, mr_map *h, const void *key)
@@ -114,7 +115,7 @@ void mr_mapdelete(const mr_maptype *t, mr_map *h, const void *key)
     if (IN_DEFER())
         delete_touched(t, h, key, CALLER());
     else
-        delete(t, h, key);
+        delete(t, h, key, CALLER());
 }
 
 void mr_mapclear(const mr_maptype *t, mr_map *h)
@@ -122,7 +123,7 @@ void mr_mapclear(const mr_maptype *t, mr_map *h)
     if (IN_DEFER())
         clear_touched(t, h, CALLER());
     else
-        clear(t, h);
+        clear(t, h, CALLER());
 }
 
 void mr_mapfree(const mr_maptype *t, mr_map *h)
@@ -232,11 +233,11 @@ void mr_mapgetstats(const mr_map *h, mr_mapstats *st)
 }
 
 /* mapclear deletes all keys from a map, keeping its buckets. */
-static void clear(const mr_maptype *t, mr_map *h)
+static void clear(const mr_maptype *t, mr_map *h, uintptr_t pc)
 {
     if (h == NULL)
         return;
-    claimWriting(h);
+    claimWriting(h, pc);
     if (h->count == 0 && h->oldbuckets == NULL)
         goto out;
     mr_release_entries(t, h);
@@ -277,7 +278,7 @@ static void mapfree(const mr_maptype *t, mr_map *h, uintptr_t pc)
     if (h == NULL)
         return;
     /* Freeing is a write: it must not overlap any other use. */
-    claimWriting(h);
+    claimWriting(h, pc);
     mr_hook_map_freed(h, t, pc);
     /* A type defined static in a header has one copy per file, so compare
      * what matters for freeing: the layout. */

@@ -135,14 +135,14 @@ MR_INLINE void *mapaccess_body(const mr_maptype *t, mr_map *h, const void *key, 
 
 /* ---- mapassign -------------------------------------------------------- */
 
-MR_INLINE void *mapassign_body(const mr_maptype *t, mr_map *h, const void *key, int kind)
+MR_INLINE void *mapassign_body(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc, int kind)
 {
     if (h == NULL)
         mr_panic_nilmap();
     /* Hash before claiming, as Go does, so a user hash that fails leaves
      * the map unclaimed. */
     uint64_t hash = kind_hash(t, kind, key, h->hash0);
-    claimWriting(h);
+    claimWriting(h, pc);
     if (MR_UNLIKELY(h->buckets == NULL))
         h->buckets = mr_makeBucketArray(t, h, 0, NULL, &h->nextOverflow); /* makemap_small: one bucket, made lazily */
 
@@ -219,14 +219,14 @@ done:
 
 /* ---- mapdelete -------------------------------------------------------- */
 
-MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, int kind)
+MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc, int kind)
 {
     if (h == NULL)
         return;
     /* Checked before count so a delete racing with a write on an empty map
      * is still seen. */
     uint64_t hash = kind_hash(t, kind, key, h->hash0);
-    claimWriting(h);
+    claimWriting(h, pc);
     if (h->count == 0)
         goto out;
     uintptr_t bucket = hash & bucketMask(h->B);

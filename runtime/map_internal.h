@@ -77,6 +77,12 @@ struct mr_map {
      * write is in progress, MR_WRITER_FREED once the map was freed.
      * Every operation looks at it first, so it leads the header. */
     _Atomic uint64_t writer;
+    /* The last write's goroutine and the program's call site of it, kept
+     * under the claim (two stores to the line the claim is on): a report
+     * names where the other writer wrote even when its write is over
+     * before its stack can be taken. */
+    _Atomic uint64_t last_writer;
+    _Atomic uintptr_t last_pc;
     size_t count;        /* # live cells == size of map */
     uint8_t flags;
     uint8_t B;           /* log_2 of # of buckets */
@@ -113,7 +119,7 @@ struct mr_map {
  * iterators only load it.  With MR_NO_RACE_CHECKS (benchmarks only) every
  * check compiles to nothing. */
 
-MR_INLINE void claimWriting(mr_map *h)
+MR_INLINE void claimWriting(mr_map *h, uintptr_t pc)
 {
 #ifndef MR_NO_RACE_CHECKS
     uint64_t me = mr_getg_id();
@@ -124,8 +130,11 @@ MR_INLINE void claimWriting(mr_map *h)
         mr_map_claim_failed(h, expected);
         expected = 0;
     }
+    atomic_store_explicit(&h->last_writer, me, memory_order_relaxed);
+    atomic_store_explicit(&h->last_pc, pc, memory_order_relaxed);
 #else
     (void)h;
+    (void)pc;
 #endif
 }
 

@@ -43,7 +43,8 @@ typedef struct race_site {
 static race_site map_site(const mr_map *h)
 {
     mr_map *m = (mr_map *)h;
-    return (race_site){m ? &m->writer : NULL, h, m ? m->type : NULL, m && m->type ? m->type->name : NULL, NULL, NULL};
+    return (race_site){m ? &m->writer : NULL, h, m ? m->type : NULL, m && m->type ? m->type->name : NULL,
+                       m ? &m->last_writer : NULL, m ? &m->last_pc : NULL};
 }
 
 static race_site table_site(mr_table *t)

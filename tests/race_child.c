@@ -13,6 +13,8 @@
  *   race_child uaf-iter    iteration after mr_mapfree
  *   race_child doublefree  mr_mapfree twice
  *   race_child atexit      a race in a program with an atexit handler
+ *   race_child short       rounds of two threads writing a fresh map ten
+ *                          times each, unsynchronised, until one overlaps
  *   race_child zero-write  writing through the zero value of an absent key
  *   race_child badtype     mr_makemap with an inconsistent hand-made type
  *   race_child wrongtype-free  mr_mapfree with another type than make's
@@ -25,6 +27,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +79,35 @@ static void *iterator(void *arg)
             sink += *(int64_t *)it.elem;
     }
     return NULL;
+}
+
+/* short: the two writers of a round start together and write ten times. */
+static _Atomic int short_go;
+
+static void *short_writer(void *arg)
+{
+    int64_t base = (int64_t)(intptr_t)arg;
+    while (!atomic_load(&short_go))
+        ;
+    for (int64_t k = base; k < base + 10; k++)
+        *(int64_t *)mr_mapassign(T, shared, &k) = k; /* LINE(short) */
+    return NULL;
+}
+
+static void short_rounds(void)
+{
+    for (;;) {
+        mr_map *m = mr_makemap(T, 0);
+        shared = m;
+        atomic_store(&short_go, 0);
+        pthread_t a, b;
+        pthread_create(&a, NULL, short_writer, (void *)(intptr_t)0);
+        pthread_create(&b, NULL, short_writer, (void *)(intptr_t)100);
+        atomic_store(&short_go, 1);
+        pthread_join(a, NULL);
+        pthread_join(b, NULL);
+        mr_mapfree(T, m);
+    }
 }
 
 static void *locked_worker(void *arg)
@@ -146,6 +178,8 @@ int main(int argc, char **argv)
     } else if (strcmp(mode, "atexit") == 0) {
         atexit(at_exit_handler);
         run_pair(writer, writer);
+    } else if (strcmp(mode, "short") == 0) {
+        short_rounds();
     } else if (strcmp(mode, "locked") == 0) {
         pthread_t th[8];
         for (int i = 0; i < 8; i++)
