@@ -37,6 +37,13 @@ typedef struct mr_stack {
     uintptr_t pc[MR_MAXFRAMES];
     uintptr_t sp[MR_MAXFRAMES];
     uintptr_t fp[MR_MAXFRAMES];
+    /* Frames of functions returning through MR_RETURN (their deferred
+     * calls are running): the frame's index and the MR_RETURN call site. */
+    int nret;
+    struct {
+        int frame;
+        uintptr_t pc;
+    } ret[4];
 } mr_stack;
 
 typedef struct mr_g {

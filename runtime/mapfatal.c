@@ -129,6 +129,7 @@ static bool last_write(const race_site *site, uint64_t holder, mr_stack *out)
         return false;
     out->n = 1;
     out->exact = -1;
+    out->nret = 0;
     out->pc[0] = pc;
     return true;
 }

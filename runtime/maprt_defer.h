@@ -106,11 +106,13 @@ typedef struct mr_frame {
     int state_;
     int depth_;
     void *running_;
+    uintptr_t ret_pc_; /* MR_RETURN's call site, while the function returns */
 } mr_frame;
 
 MR_API sigjmp_buf *mr_frame_enter_(mr_frame *f);
 MR_API __attribute__((noreturn)) void mr_frame_fellthrough_(void);
 MR_API void mr_frame_leave_(mr_frame *f);
+MR_API void mr_frame_returning_(mr_frame *f);
 MR_API void mr_defer_(mr_frame *f, void (*fn)(void *), void *arg, const void *copy, size_t size);
 
 #define MR_FRAME(on_recover)                                                   \
@@ -120,6 +122,19 @@ MR_API void mr_defer_(mr_frame *f, void (*fn)(void *), void *arg, const void *co
         mr_frame_fellthrough_(); /* the statement must leave the function */   \
     }                                                                          \
     do {                                                                       \
+    } while (0)
+
+/* return [value], in a function with MR_FRAME: as `return`, and a
+ * traceback taken while its deferred calls run names this line, as Go
+ * names the return statement.  (A plain `return` is named by the
+ * function's closing brace: compilers merge a function's exits into one
+ * call of the cleanup, so which one was taken is not known.)
+ *
+ *     MR_RETURN(-1);        MR_RETURN();   (in a void function) */
+#define MR_RETURN(...)                                                         \
+    do {                                                                       \
+        mr_frame_returning_(&mr_frame_);                                       \
+        return __VA_ARGS__;                                                    \
     } while (0)
 
 /* defer fn(arg) */

@@ -60,8 +60,35 @@ sigjmp_buf *mr_frame_enter_(mr_frame *f)
     f->state_ = FRAME_ACTIVE;
     f->depth_ = f->link_ ? f->link_->depth_ + 1 : 1;
     f->running_ = mr_tls_running; /* restored when a panic recovers into f */
+    f->ret_pc_ = 0;
     g->frames = f;
     return &f->jb_;
+}
+
+void mr_stack_note_returns(mr_stack *st)
+{
+    /* A frame's record lies in its function's stack frame; the list is the
+     * calling goroutine's own (this may run in a signal handler that
+     * interrupted an update of it: the walk is bounded and only reads). */
+    mr_g *g = mr_tls_g;
+    st->nret = 0;
+    int steps = 0;
+    for (mr_frame *f = g ? g->frames : NULL; f != NULL && steps < 1000 && st->nret < 4; f = f->link_, steps++) {
+        if (f->state_ != FRAME_ACTIVE || f->ret_pc_ == 0)
+            continue;
+        for (int i = 0; i < st->n; i++)
+            if ((uintptr_t)f >= st->sp[i] && (uintptr_t)f < st->fp[i]) {
+                st->ret[st->nret].frame = i;
+                st->ret[st->nret].pc = f->ret_pc_;
+                st->nret++;
+                break;
+            }
+    }
+}
+
+__attribute__((noinline)) void mr_frame_returning_(mr_frame *f)
+{
+    f->ret_pc_ = (uintptr_t)__builtin_return_address(0);
 }
 
 void mr_frame_fellthrough_(void)

@@ -38,6 +38,10 @@ typedef struct mr_panic_rec {
  * plainError, printed without "runtime error: "), recoverable. */
 __attribute__((noreturn)) void mr_panic_plain(const char *msg);
 __attribute__((noreturn)) void mr_panic_runtime_error(const char *msg);
+/* Notes in st which of its frames are returning through MR_RETURN (the
+ * calling goroutine's frames; called by the stack captures). */
+void mr_stack_note_returns(mr_stack *st);
+
 /* panic(v) raised at the place stack at was captured (a fault's). */
 __attribute__((noreturn)) void mr_panic_at(mr_value v, const mr_stack *at);
 

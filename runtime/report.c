@@ -230,6 +230,13 @@ static bool add_frame(const mr_stack *st, int i, uintptr_t pc, bool system, fram
     mr_symbol s;
     char name[256];
     bool at_return = w != NULL && w->at_return && !exact;
+    /* Returning through MR_RETURN: that line, as Go names a return
+     * statement; otherwise the closing brace. */
+    for (int r = 0; at_return && st != NULL && r < st->nret; r++)
+        if (st->ret[r].frame == i) {
+            pc = st->ret[r].pc;
+            at_return = false;
+        }
     if (!(at_return ? mr_symbolize_return(pc, &s) : mr_symbolize(pc, exact, &s))) {
         if (bounds[0] != '\0')
             add("?(...)\n\t?:0%s\n", bounds);

@@ -13,6 +13,7 @@
  */
 #include "traceback.h"
 
+#include "panic.h"
 #include "sigcontext.h"
 
 #include <errno.h>
@@ -76,6 +77,7 @@ __attribute__((noinline)) void mr_capture_self(mr_stack *st)
     st->n = 0;
     st->exact = -1;
     _Unwind_Backtrace(on_frame, &w);
+    mr_stack_note_returns(st);
 }
 
 __attribute__((noinline)) bool mr_capture_context(mr_stack *st, const void *ucontext)
@@ -85,6 +87,7 @@ __attribute__((noinline)) bool mr_capture_context(mr_stack *st, const void *ucon
     st->exact = -1;
     if (w.from != 0)
         _Unwind_Backtrace(on_frame, &w);
+    mr_stack_note_returns(st);
     return st->n > 0;
 }
 

@@ -7,7 +7,7 @@
  * panicked.  Built by t_deferline.sh with gcc and clang at several
  * optimisation levels.
  *
- *     defer_line falls | early | panics
+ *     defer_line falls | early | returns | returns-last | returns-void | panics
  */
 #include <maprt.h>
 #include <maprt_defer.h>
@@ -39,6 +39,28 @@ __attribute__((noinline)) static int early(int x)
     return 2;
 } /* LINE(early_end) */
 
+/* The same with MR_RETURN: shown at the return statement taken. */
+__attribute__((noinline)) static int returns(int x)
+{
+    MR_FRAME(return 0);
+    mr_defer(boom, "boom at MR_RETURN");
+    if (x > 0)
+        MR_RETURN(sink + 1); /* LINE(mr_return) */
+    sink = 3;
+    MR_RETURN(3); /* LINE(mr_return_last) */
+}
+
+__attribute__((noinline)) static void returns_void(int x)
+{
+    MR_FRAME(return);
+    mr_defer(boom, "boom at MR_RETURN()");
+    if (x > 1)
+        sink = 5;
+    else
+        MR_RETURN(); /* LINE(mr_return_void) */
+    sink = 4;
+}
+
 __attribute__((noinline)) static void panics(void)
 {
     MR_FRAME(return);
@@ -53,8 +75,14 @@ int main(int argc, char **argv)
         falls();
     if (strcmp(mode, "early") == 0)
         return early(argc);
+    if (strcmp(mode, "returns") == 0)
+        return returns(argc);
+    if (strcmp(mode, "returns-last") == 0)
+        return returns(0);
+    if (strcmp(mode, "returns-void") == 0)
+        returns_void(1);
     if (strcmp(mode, "panics") == 0)
         panics();
-    fprintf(stderr, "usage: defer_line falls|early|panics\n");
+    fprintf(stderr, "usage: defer_line falls|early|returns|returns-last|returns-void|panics\n");
     return 64;
 }

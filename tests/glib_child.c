@@ -45,10 +45,16 @@ static _Atomic int watching;  /* the reader or walker has begun its loop */
 static int reader_mode;
 static int reader_grows; /* readgrow: new keys, resizes under the reader */
 
+/* Set once both threads of two() are made: an inserter starts after it,
+ * so that main is found waiting in pthread_join, not still creating. */
+static volatile int created;
+
 static void *inserter(void *arg)
 {
     int base = GPOINTER_TO_INT(arg);
     pthread_barrier_wait(&ready);
+    while (!created)
+        ;
     while (reader_mode && !watching) /* the reader modes: overlap in time */
         ;
     /* Against a reader, keep writing (for at most ~20 s) until it notices:
@@ -192,6 +198,7 @@ static int two(void *(*a)(void *), void *(*b)(void *))
     pthread_t ta, tb;
     pthread_create(&ta, NULL, a, GINT_TO_POINTER(0)); /* LINE(create_a) */
     pthread_create(&tb, NULL, b, GINT_TO_POINTER(KEYS)); /* LINE(create_b) */
+    created = 1;
     pthread_join(ta, NULL);
     pthread_join(tb, NULL);
     return 0;

@@ -10,17 +10,18 @@ src="$srcdir/tests/defer_line.c"
 cc=${CC:-gcc}
 compilers="$cc:-O0 $cc:-O1 $cc:-O2"
 [ -n "${CLANG:-}" ] && command -v "$CLANG" >/dev/null && [ -z "$MAPRACE_SANITIZED" ] && compilers="$compilers $CLANG:-O0 $CLANG:-O2"
-echo "1..3"
+echo "1..4"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 rt="$(cd "$top/runtime/.libs" && pwd)"
 line() { grep -n "LINE($1)" "$src" | head -1 | cut -d: -f1; }
 falls=$(line falls_end) first=$(line first_panic) boom=$(line boom)
-# (An early return is shown at the function's closing brace: compilers
-# merge a function's exits into one call of the cleanup, so which return
-# statement was taken is not known; Go names the return statement.)
+# (A plain early return is shown at the function's closing brace:
+# compilers merge a function's exits into one call of the cleanup, so which
+# return statement was taken is not known; MR_RETURN names it, as Go does.)
 early=$(line early_end)
-why_falls="" why_early="" why_panics=""
+ret=$(line mr_return) retlast=$(line mr_return_last) retvoid=$(line mr_return_void)
+why_falls="" why_early="" why_panics="" why_returns=""
 for c in $compilers; do
     comp=${c%%:*} opt=${c#*:}
     bin="$work/defer_line_$(basename "$comp")$opt"
@@ -34,6 +35,13 @@ for c in $compilers; do
     "$bin" early >/dev/null 2>"$work/err"
     { [ $? = 2 ] && grep -A1 "^early(...)$" "$work/err" | grep -q "defer_line.c:$early +0x"; } ||
         { why_early="$why_early [$comp $opt: $(grep -A1 "^early(...)$" "$work/err" | tail -1 | sed "s|.*defer_line|defer_line|")]"; cp "$work/err" "$work/err.early"; }
+    for m in returns:returns:$ret returns-last:returns:$retlast returns-void:returns_void:$retvoid; do
+        mode=${m%%:*} rest=${m#*:}
+        fn=${rest%%:*} want=${rest#*:}
+        "$bin" "$mode" >/dev/null 2>"$work/err"
+        { [ $? = 2 ] && grep -A1 "^$fn(...)$" "$work/err" | grep -q "defer_line.c:$want +0x"; } ||
+            { why_returns="$why_returns [$comp $opt $mode: $(grep -A1 "^$fn(...)$" "$work/err" | tail -1 | sed "s|.*defer_line|defer_line|"), want $want]"; cp "$work/err" "$work/err.returns"; }
+    done
     "$bin" panics >/dev/null 2>"$work/err"
     { [ $? = 2 ] && head -2 "$work/err" | tr '\n' '|' | grep -q "^panic: first|	panic: second|$" &&
         tr '\n' '|' <"$work/err" | grep -qE "\|boom\(\.\.\.\)\|	[^|]*defer_line.c:$boom \+0x[0-9a-f]+\|panic\(\.\.\.\)\|	[^|]*/runtime/panic.c:[0-9]+ \+0x[0-9a-f]+\|panics\(\.\.\.\)\|	[^|]*defer_line.c:$first \+0x"; } ||
@@ -49,4 +57,7 @@ show "$work/err.early"
 [ -z "$why_panics" ]; r=$?
 echo "$([ $r = 0 ] && echo ok || echo not ok) 3 - a deferred call run by a panic: then panic(...), then the panicking line $why_panics"
 show "$work/err.panics"
+[ -z "$why_returns" ]; r=$?
+echo "$([ $r = 0 ] && echo ok || echo not ok) 4 - at MR_RETURN (a value, the last statement, a void function): the function shown at the MR_RETURN taken $why_returns"
+show "$work/err.returns"
 exit 0
