@@ -5,7 +5,10 @@
  *
  * Sets LD_PRELOAD to libmaprace.so and MAPRACE_OPTIONS from the options,
  * runs the program, says where the race log went, and exits with the
- * program's status (128+N if it was killed by signal N).
+ * program's status (128+N if it was killed by signal N).  With --hb,
+ * ThreadSanitizer's runtime is preloaded too, and map races are also
+ * found by happens-before: two operations that no synchronisation
+ * orders, even when they never overlap in time.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +24,9 @@
 #ifndef MAPRACE_LIBDIR
 #define MAPRACE_LIBDIR "/usr/local/lib"
 #endif
+#ifndef MAPRACE_TSAN_RUNTIME
+#define MAPRACE_TSAN_RUNTIME ""
+#endif
 
 static void usage(FILE *f)
 {
@@ -32,6 +38,8 @@ static void usage(FILE *f)
                "  -o, --log-path=PREFIX   race log PREFIX.<pid>.jsonl (default: maprace)\n"
                "      --no-log            report on stderr only\n"
                "      --exitcode=N        status when races were reported (default 66)\n"
+               "      --hb                also find map races by happens-before, under\n"
+               "                          ThreadSanitizer's runtime (preloaded: no rebuild)\n"
                "  -v, --verbose           say where the log goes (repeat for more)\n"
                "  -h, --help              this text\n\n"
                "Options already in MAPRACE_OPTIONS are kept; these are added after them.\n");
@@ -58,6 +66,36 @@ static void find_library(char *out, size_t n)
     snprintf(out, n, "%s/libmaprace.so", MAPRACE_LIBDIR);
 }
 
+/* ThreadSanitizer's shared runtime: $MAPRACE_TSAN, else the one the
+ * compiler named at configure time, else the loader's search for gcc's. */
+static const char *tsan_runtime(void)
+{
+    const char *env = getenv("MAPRACE_TSAN");
+    if (env != NULL && env[0] != '\0')
+        return env;
+    if (MAPRACE_TSAN_RUNTIME[0] != '\0' && access(MAPRACE_TSAN_RUNTIME, R_OK) == 0)
+        return MAPRACE_TSAN_RUNTIME;
+    static const char *const dirs[] = {"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64",
+                                       "/usr/lib"};
+    static char path[PATH_MAX];
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        snprintf(path, sizeof path, "%s/libtsan.so.2", dirs[i]);
+        if (access(path, R_OK) == 0)
+            return path;
+    }
+    return NULL;
+}
+
+/* The value of key in a MAPRACE_OPTIONS string (the last one), or "". */
+static void option_value(const char *opts, const char *key, char *out, size_t n)
+{
+    size_t klen = strlen(key);
+    out[0] = '\0';
+    for (const char *p = opts; p != NULL && *p; p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL)
+        if (strncmp(p, key, klen) == 0 && p[klen] == '=')
+            snprintf(out, n, "%.*s", (int)strcspn(p + klen + 1, ":"), p + klen + 1);
+}
+
 static void add_option(char *opts, size_t n, const char *kv)
 {
     size_t len = strlen(opts);
@@ -69,14 +107,15 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"log-path", required_argument, NULL, 'o'}, {"no-log", no_argument, NULL, 'n'},
         {"exitcode", required_argument, NULL, 'e'}, {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},           {"hb", no_argument, NULL, 'b'},
+        {NULL, 0, NULL, 0},
     };
     char opts[8192] = "";
     const char *inherited = getenv("MAPRACE_OPTIONS");
     if (inherited != NULL)
         snprintf(opts, sizeof opts, "%s", inherited);
     char log_prefix[4096] = "maprace";
-    int verbose = 0, no_log = 0, c;
+    int verbose = 0, no_log = 0, hb = 0, c;
     while ((c = getopt_long(argc, argv, "+o:vh", longopts, NULL)) != -1) {
         char kv[4200];
         switch (c) {
@@ -95,6 +134,9 @@ int main(int argc, char **argv)
             break;
         case 'v':
             verbose++;
+            break;
+        case 'b':
+            hb = 1;
             break;
         case 'h':
             usage(stdout);
@@ -120,10 +162,33 @@ int main(int argc, char **argv)
         fprintf(stderr, "maprace: cannot find libmaprace.so (%s): %s\n", lib, strerror(errno));
         return 2;
     }
+    /* libmaprace.so first: its __tsan_on_report is then the one TSan
+     * calls (the first definition in the loader's order wins). */
+    char with[PATH_MAX * 3];
+    snprintf(with, sizeof with, "%s", lib);
+    if (hb) {
+        const char *tsan = tsan_runtime();
+        if (tsan == NULL || access(tsan, R_OK) != 0) {
+            fprintf(stderr, "maprace: --hb needs ThreadSanitizer's runtime, libtsan.so.2 (Debian: libtsan2), "
+                            "or MAPRACE_TSAN=/path/to/libtsan.so\n");
+            return 2;
+        }
+        snprintf(with, sizeof with, "%s:%s", lib, tsan);
+        /* maprace's suppressions are TSan's too ("race:FUNCTION" is the
+         * same syntax); whatever TSAN_OPTIONS says already is kept. */
+        char supp[4096], tsan_opts[16384];
+        option_value(opts, "suppressions", supp, sizeof supp);
+        const char *old_tsan = getenv("TSAN_OPTIONS");
+        if (supp[0] != '\0') {
+            snprintf(tsan_opts, sizeof tsan_opts, "%s%ssuppressions=%s", old_tsan ? old_tsan : "",
+                     old_tsan && old_tsan[0] ? ":" : "", supp);
+            setenv("TSAN_OPTIONS", tsan_opts, 1);
+        }
+    }
     /* Keep whatever was preloaded already. */
     char preload[16384];
     const char *old = getenv("LD_PRELOAD");
-    snprintf(preload, sizeof preload, "%s%s%s", lib, old && old[0] ? ":" : "", old ? old : "");
+    snprintf(preload, sizeof preload, "%s%s%s", with, old && old[0] ? ":" : "", old ? old : "");
     setenv("LD_PRELOAD", preload, 1);
     if (opts[0])
         setenv("MAPRACE_OPTIONS", opts, 1);

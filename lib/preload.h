@@ -20,6 +20,11 @@ extern int (*maprace_describe_pc)(uintptr_t pc, int exact, mr_pcinfo *out);
 
 /* The enriched section on stderr and the log line (report.c). */
 void maprace_report(const mr_report_event *e);
+/* The same, with preface (text) printed before the table's history. */
+void maprace_report_with(const mr_report_event *e, const char *preface);
+/* Go's two-line frames of pcs, tab-indented, the runtime's and the C
+ * library's hidden, at most max of them, into out; returns the length. */
+size_t maprace_frames_text(char *out, size_t cap, const uintptr_t *pcs, int n, int max);
 
 /* Is maprace watching this process (libmaprt present, options good)?
  * Set once, before any table is watched; read on every interposed call. */

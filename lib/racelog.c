@@ -124,12 +124,20 @@ static void print_text(const jnode *race, const char *file, int line)
 {
     printf("==> %s:%d (pid %d, %s, %s)\n", file, line, (int)jint(race, "pid", 0, INT_MAX, 0), jstr(race, "program", "?"),
            jstr(race, "time", "?"));
-    printf("fatal error: %s\n", jstr(race, "kind", "?"));
+    /* A race found by happens-before (maprace --hb) did not stop the
+     * program: a warning, whose other side is the earlier operation. */
+    const char *kind = jstr(race, "kind", "?");
+    bool hb = strstr(kind, "(happens-before)") != NULL;
+    printf("%s%s\n", hb ? "WARNING: " : "fatal error: ", kind);
     const jnode *gs = jget(race, "goroutines");
     EACH(g, gs) {
         const char *role = jstr(g, "role", "other");
-        printf("\ngoroutine %.0f [%s%s]:\n", jnum(g, "id", 0), jstr(g, "status", "running"),
-               strcmp(role, "writer") == 0 ? ", writing map" : "");
+        double id = jnum(g, "id", 0);
+        const char *side = strcmp(role, "writer") != 0 ? "" : hb ? ", earlier operation" : ", writing map";
+        if (id > 0)
+            printf("\ngoroutine %.0f [%s%s]:\n", id, jstr(g, "status", "running"), side);
+        else
+            printf("\ngoroutine ? [%s%s]:\n", jstr(g, "status", "running"), side);
         const jnode *stack = jget(g, "stack");
         if (json_array_size(stack) > 0)
             print_stack(stack, "", 32);

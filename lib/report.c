@@ -237,7 +237,8 @@ static void with_record(const maprec *r, void *arg)
     const mr_report_event *e = c->e;
     const char *type = r && r->type ? r->type : e->tabletype ? e->tabletype : "map";
     /* libmaprt's maps are maps; a GHashTable or hsearch_r table is a table. */
-    put(c->text, "\nmaprace: %s %p (%s)", e->maptype != NULL ? "map" : "table", (const void *)e->map, type);
+    bool table = e->maptype == NULL && e->tabletype != NULL && strncmp(e->tabletype, "map[", 4) != 0;
+    put(c->text, "\nmaprace: %s %p (%s)", table ? "table" : "map", (const void *)e->map, type);
     put(c->json, "\"map\":{\"address\":\"%p\",\"type\":", (const void *)e->map);
     put_json_string(c->json, type);
     if (r == NULL) {
@@ -326,7 +327,20 @@ static void write_log(const char *line, size_t len)
     }
 }
 
+size_t maprace_frames_text(char *out, size_t cap, const uintptr_t *pcs, int n, int max)
+{
+    buf b = {out, cap, 0};
+    out[0] = '\0';
+    put_frames_text(&b, pcs, n, max);
+    return b.len;
+}
+
 void maprace_report(const mr_report_event *e)
+{
+    maprace_report_with(e, NULL);
+}
+
+void maprace_report_with(const mr_report_event *e, const char *preface)
 {
     if (e->map == NULL)
         return; /* a panic or a runtime failure: not a race */
@@ -348,6 +362,8 @@ void maprace_report(const mr_report_event *e)
     put_json_string(&json, program);
     put(&json, ",");
     ctx c = {e, &text, &json};
+    if (preface != NULL)
+        put(&text, "%s", preface);
     records_with_map(e->map, with_record, &c);
     put_goroutines_json(&json, e);
     put(&json, "}\n");

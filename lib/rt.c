@@ -25,6 +25,7 @@ bool maprace_runtime_find(void)
     FIND(thread_prepare, "mr_thread_prepare");
     FIND(thread_abandon, "mr_thread_abandon");
     FIND(thread_begin, "mr_thread_begin");
+    FIND(goid_of_thread, "mr_goid_of_thread");
     Dl_info info;
     if (maprace_rt.goid != NULL && dladdr((void *)maprace_rt.goid, &info) != 0)
         maprace_rt.base = info.dli_fbase;

@@ -27,6 +27,7 @@ typedef struct maprace_runtime {
     void *(*thread_prepare)(uintptr_t createpc);
     void (*thread_abandon)(void *rec);
     void (*thread_begin)(void *rec);
+    uint64_t (*goid_of_thread)(int tid); /* (may be NULL: an older libmaprt) */
     const void *base; /* where libmaprt is loaded, to know its own calls */
 } maprace_runtime;
 

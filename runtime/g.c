@@ -183,6 +183,17 @@ void mr_g_each(void (*fn)(mr_g *g, void *arg), void *arg)
         pthread_mutex_unlock(&allg_lock);
 }
 
+uint64_t mr_goid_of_thread(int tid)
+{
+    uint64_t goid = 0;
+    pthread_mutex_lock(&allg_lock);
+    for (mr_g *g = allg; g != NULL && goid == 0; g = g->next)
+        if (g->tid == tid && atomic_load(&g->status) != MR_G_DEAD)
+            goid = g->goid;
+    pthread_mutex_unlock(&allg_lock);
+    return goid;
+}
+
 mr_g *mr_g_pin(uint64_t goid)
 {
     mr_g *found = NULL;

@@ -8,6 +8,7 @@
  */
 #include "map_body.h"
 #include "map_internal.h"
+#include "tsan.h"
 
 
 #define DISPATCH(body, t, ...)                                                  \
@@ -50,86 +51,99 @@ static void delete(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc
 static void clear(const mr_maptype *t, mr_map *h, uintptr_t pc);
 static void mapfree(const mr_maptype *t, mr_map *h, uintptr_t pc);
 
-/* The one hook on the fast paths: inside a deferred call, every map
- * operation reports its touch.  Outside, it costs a thread-local load and
- * a branch.  The reporting twin of each operation is a separate cold
- * function reached by a tail call, so that the fast path saves no
- * registers for it. */
-#define IN_DEFER() MR_UNLIKELY(mr_tls_running != NULL)
+/* The one check on the fast paths: inside a deferred call, every map
+ * operation reports its touch, and with ThreadSanitizer's runtime in the
+ * process it is told of every operation.  Otherwise it costs a
+ * thread-local load, a global load and a branch.  The slow twin of each
+ * operation is a separate cold function reached by a tail call, so that
+ * the fast path saves no registers for it. */
+#define SLOW() MR_UNLIKELY((mr_tls_running != NULL) | mr_tsan_on)
 #define CALLER() ((uintptr_t)__builtin_return_address(0))
-#define TOUCHED __attribute__((noinline, cold))
+#define COLD __attribute__((noinline, cold))
 
-static TOUCHED void *access1_touched(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc)
+static COLD void noted(mr_map *h, mr_mapop op, uintptr_t pc)
 {
-    mr_hook_defer_touch(h, MR_OP_ACCESS, pc);
+    if (mr_tls_running != NULL)
+        mr_hook_defer_touch(h, op, pc);
+    if (mr_tsan_on) {
+        if (op == MR_OP_ACCESS)
+            mr_tsan_read(h, pc);
+        else
+            mr_tsan_write(h, pc);
+    }
+}
+
+static COLD void *access1_slow(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc)
+{
+    noted(h, MR_OP_ACCESS, pc);
     return access1(t, h, key);
 }
 
-static TOUCHED void *access2_touched(const mr_maptype *t, mr_map *h, const void *key, bool *ok, uintptr_t pc)
+static COLD void *access2_slow(const mr_maptype *t, mr_map *h, const void *key, bool *ok, uintptr_t pc)
 {
-    mr_hook_defer_touch(h, MR_OP_ACCESS, pc);
+    noted(h, MR_OP_ACCESS, pc);
     return access2(t, h, key, ok);
 }
 
-static TOUCHED void *assign_touched(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc)
+static COLD void *assign_slow(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc)
 {
-    mr_hook_defer_touch(h, MR_OP_ASSIGN, pc);
+    noted(h, MR_OP_ASSIGN, pc);
     return assign(t, h, key, pc);
 }
 
-static TOUCHED void delete_touched(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc)
+static COLD void delete_slow(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc)
 {
-    mr_hook_defer_touch(h, MR_OP_DELETE, pc);
+    noted(h, MR_OP_DELETE, pc);
     delete(t, h, key, pc);
 }
 
-static TOUCHED void clear_touched(const mr_maptype *t, mr_map *h, uintptr_t pc)
+static COLD void clear_slow(const mr_maptype *t, mr_map *h, uintptr_t pc)
 {
-    mr_hook_defer_touch(h, MR_OP_CLEAR, pc);
+    noted(h, MR_OP_CLEAR, pc);
     clear(t, h, pc);
 }
 
 void *mr_mapaccess1(const mr_maptype *t, mr_map *h, const void *key)
 {
-    if (IN_DEFER())
-        return access1_touched(t, h, key, CALLER());
+    if (SLOW())
+        return access1_slow(t, h, key, CALLER());
     return access1(t, h, key);
 }
 
 void *mr_mapaccess2(const mr_maptype *t, mr_map *h, const void *key, bool *ok)
 {
-    if (IN_DEFER())
-        return access2_touched(t, h, key, ok, CALLER());
+    if (SLOW())
+        return access2_slow(t, h, key, ok, CALLER());
     return access2(t, h, key, ok);
 }
 
 void *mr_mapassign(const mr_maptype *t, mr_map *h, const void *key)
 {
-    if (IN_DEFER())
-        return assign_touched(t, h, key, CALLER());
+    if (SLOW())
+        return assign_slow(t, h, key, CALLER());
     return assign(t, h, key, CALLER());
 }
 
 void mr_mapdelete(const mr_maptype *t, mr_map *h, const void *key)
 {
-    if (IN_DEFER())
-        delete_touched(t, h, key, CALLER());
+    if (SLOW())
+        delete_slow(t, h, key, CALLER());
     else
         delete(t, h, key, CALLER());
 }
 
 void mr_mapclear(const mr_maptype *t, mr_map *h)
 {
-    if (IN_DEFER())
-        clear_touched(t, h, CALLER());
+    if (SLOW())
+        clear_slow(t, h, CALLER());
     else
         clear(t, h, CALLER());
 }
 
 void mr_mapfree(const mr_maptype *t, mr_map *h)
 {
-    if (IN_DEFER())
-        mr_hook_defer_touch(h, MR_OP_FREE, CALLER());
+    if (SLOW())
+        noted(h, MR_OP_FREE, CALLER());
     mapfree(t, h, CALLER());
 }
 

@@ -10,6 +10,7 @@
  * its new element.
  */
 #include "map_internal.h"
+#include "tsan.h"
 
 enum { ITER_IDLE = 0, ITER_OPEN = 1 };
 
@@ -17,6 +18,8 @@ void mr_mapiterinit(const mr_maptype *t, mr_map *h, mr_mapiter *it)
 {
     if (MR_UNLIKELY(mr_tls_running != NULL))
         mr_hook_defer_touch(h, MR_OP_ITERATE, (uintptr_t)__builtin_return_address(0));
+    if (MR_UNLIKELY(mr_tsan_on))
+        mr_tsan_iterate(h, (uintptr_t)__builtin_return_address(0));
     *it = (mr_mapiter){.t_ = t, .checkbucket_ = noCheck};
     if (h == NULL)
         return;
@@ -125,6 +128,8 @@ bool mr_mapiternext(mr_mapiter *it)
         return false;
     }
     mr_map *h = it->h_;
+    if (MR_UNLIKELY(mr_tsan_on))
+        mr_tsan_iterate(h, (uintptr_t)__builtin_return_address(0));
     checkNotWriting(h, MR_FAULT_ITERATE);
     const mr_maptype *t = it->t_;
     /* (checkbucket_ set means the current bucket is an old one, walked

@@ -168,6 +168,10 @@ typedef struct mr_pcinfo {
  * the process.  Not for signal handlers. */
 MR_API int mr_describe_pc(uintptr_t pc, int exact, mr_pcinfo *out);
 
+/* The goroutine running on the thread with kernel id tid (as gettid()
+ * gives it), or 0 if none lives there now. */
+MR_API uint64_t mr_goid_of_thread(int tid);
+
 #ifdef __cplusplus
 }
 #endif

@@ -127,11 +127,12 @@ bool mr_system_module(const char *path)
 {
     /* The C library's frames are to C what Go's runtime frames are to Go:
      * shown with GOTRACEBACK=system.  (libmaprace.so, the race detector,
-     * wraps main: its frames are the tool's, not the program's.) */
+     * wraps main, and ThreadSanitizer's runtime under maprace --hb wraps
+     * threads: their frames are the tools', not the program's.) */
     const char *slash = path ? strrchr(path, '/') : NULL;
     const char *name = slash ? slash + 1 : path;
     return name != NULL && (strncmp(name, "libc.so", 7) == 0 || strncmp(name, "ld-linux", 8) == 0 ||
-                            strncmp(name, "libmaprace.so", 13) == 0);
+                            strncmp(name, "libmaprace.so", 13) == 0 || strncmp(name, "libtsan.so", 10) == 0);
 }
 
 static bool is_thread_root(const char *func)

@@ -18,7 +18,7 @@ typedef struct mr_symbol {
     const char *module;  /* path of the executable or shared object */
     uintptr_t modoff;    /* PC - module load address */
     bool runtime;        /* a frame of libmaprt itself */
-    bool system;         /* a frame of the C library, the loader or libmaprace.so */
+    bool system;         /* a frame of the C library, the loader or a tool (mr_system_module) */
     bool root;           /* a thread's entry or the C start-up: stacks end here */
 } mr_symbol;
 
@@ -38,7 +38,8 @@ bool mr_function_entry(uintptr_t pc, uintptr_t *entry);
 
 /* Whether the module at path (a file name as the loader or libdwfl gives
  * it) is one whose frames are the system's: the C library, the loader,
- * libmaprace.so.  A string test only: safe in a signal handler. */
+ * libmaprace.so, ThreadSanitizer's runtime.  A string test only: safe in
+ * a signal handler. */
 bool mr_system_module(const char *path);
 
 /* The function name without a symbol version ("@@GLIBC_2.34") or a gcc

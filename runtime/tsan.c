@@ -1,0 +1,76 @@
+/*
+ * tsan.c — telling ThreadSanitizer about map operations (tsan.h).
+ *
+ * Three tags of TSan's "external object" API, one per kind of operation,
+ * all of object type "maprace.Map", so that TSan's header names the race
+ * as Go does when the operation that finds it is a read ("concurrent map
+ * read and map write"), an iteration step ("concurrent map iteration and
+ * map write") or a write ("concurrent map writes": TSan names a report
+ * after the access that found it, so a write that finds an earlier read
+ * is headed so too; libmaprace.so's section names the pair exactly, from
+ * the frames below, which are these three functions').
+ *
+ * The runtime's own synchronisation needs no annotation: goroutines are
+ * threads made with pthread_create, WaitGroup and Mutex are pthread mutexes
+ * and condition variables, all of which TSan intercepts; and the write
+ * claim's atomics, in code TSan does not instrument, stay invisible to it,
+ * as they must (they would order the very writes that race).
+ */
+#include "tsan.h"
+
+#include "maprt.h"
+
+#include <stddef.h>
+
+extern void __tsan_init(void) __attribute__((weak));
+extern void *__tsan_external_register_tag(const char *object_type) __attribute__((weak));
+extern void __tsan_external_register_header(void *tag, const char *header) __attribute__((weak));
+extern void __tsan_external_read(void *addr, void *caller_pc, void *tag) __attribute__((weak));
+extern void __tsan_external_write(void *addr, void *caller_pc, void *tag) __attribute__((weak));
+
+bool mr_tsan_on;
+
+enum { TAG_WRITE, TAG_READ, TAG_ITERATE, NTAGS };
+static void *tags[NTAGS];
+
+__attribute__((constructor)) static void tsan_register(void)
+{
+    if (__tsan_external_register_tag == NULL || __tsan_external_register_header == NULL ||
+        __tsan_external_read == NULL || __tsan_external_write == NULL)
+        return;
+    /* Preloaded (maprace --hb), TSan may not have started yet. */
+    if (__tsan_init != NULL)
+        __tsan_init();
+    static const char *const headers[NTAGS] = {"concurrent map writes", "concurrent map read and map write",
+                                               "concurrent map iteration and map write"};
+    for (int i = 0; i < NTAGS; i++) {
+        tags[i] = __tsan_external_register_tag("maprace.Map");
+        __tsan_external_register_header(tags[i], headers[i]);
+    }
+    mr_tsan_on = true;
+}
+
+/* Each is the top frame of its accesses in TSan's reports (noinline, and
+ * the empty asm keeps TSan's call from becoming a tail call), which is
+ * how libmaprace.so tells a read from an iteration step. */
+#define NOT_TAIL() __asm__ volatile("" ::: "memory")
+__attribute__((noinline)) void mr_tsan_write(const void *h, uintptr_t pc)
+{
+    if (h != NULL)
+        __tsan_external_write((void *)h, (void *)pc, tags[TAG_WRITE]);
+    NOT_TAIL();
+}
+
+__attribute__((noinline)) void mr_tsan_read(const void *h, uintptr_t pc)
+{
+    if (h != NULL)
+        __tsan_external_read((void *)h, (void *)pc, tags[TAG_READ]);
+    NOT_TAIL();
+}
+
+__attribute__((noinline)) void mr_tsan_iterate(const void *h, uintptr_t pc)
+{
+    if (h != NULL)
+        __tsan_external_read((void *)h, (void *)pc, tags[TAG_ITERATE]);
+    NOT_TAIL();
+}
