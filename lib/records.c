@@ -43,12 +43,12 @@ void records_map_made(const void *map, const char *type, uint64_t goid, const ui
 {
     size_t b = bucket_of(map);
     pthread_mutex_t *mu = stripe_of(b);
-    pthread_mutex_lock(mu);
+    stripe_lock(mu);
     maprec *r = find(b, map);
     if (r == NULL) {
         r = calloc(1, sizeof *r);
         if (r == NULL) {
-            pthread_mutex_unlock(mu);
+            stripe_unlock(mu);
             return;
         }
         r->map = map;
@@ -64,14 +64,14 @@ void records_map_made(const void *map, const char *type, uint64_t goid, const ui
     r->creator = goid;
     r->ncreate = npc < REC_FRAMES ? npc : REC_FRAMES;
     memcpy(r->create, pcs, (size_t)r->ncreate * sizeof *pcs);
-    pthread_mutex_unlock(mu);
+    stripe_unlock(mu);
 }
 
 void records_map_freed(const void *map, uint64_t goid, const uintptr_t *pcs, int npc)
 {
     size_t b = bucket_of(map);
     pthread_mutex_t *mu = stripe_of(b);
-    pthread_mutex_lock(mu);
+    stripe_lock(mu);
     maprec *r = find(b, map);
     if (r != NULL) {
         r->freed = true;
@@ -79,7 +79,7 @@ void records_map_freed(const void *map, uint64_t goid, const uintptr_t *pcs, int
         r->nfree = npc < REC_FRAMES ? npc : REC_FRAMES;
         memcpy(r->freepcs, pcs, (size_t)r->nfree * sizeof *pcs);
     }
-    pthread_mutex_unlock(mu);
+    stripe_unlock(mu);
 }
 
 void records_touch(const void *map, mr_mapop op, uintptr_t pc, const mr_defer_event *e)
@@ -88,7 +88,7 @@ void records_touch(const void *map, mr_mapop op, uintptr_t pc, const mr_defer_ev
         return;
     size_t b = bucket_of(map);
     pthread_mutex_t *mu = stripe_of(b);
-    pthread_mutex_lock(mu);
+    stripe_lock(mu);
     maprec *r = find(b, map);
     if (r != NULL) {
         touch *t = r->touches;
@@ -107,7 +107,7 @@ void records_touch(const void *map, mr_mapop op, uintptr_t pc, const mr_defer_ev
         if (t != NULL)
             t->ops[op <= MR_OP_FREE ? op : 0]++;
     }
-    pthread_mutex_unlock(mu);
+    stripe_unlock(mu);
 }
 
 void records_with_map(const void *map, void (*fn)(const maprec *rec, void *arg), void *arg)
@@ -118,7 +118,7 @@ void records_with_map(const void *map, void (*fn)(const maprec *rec, void *arg),
     bool locked = pthread_mutex_trylock(mu) == 0;
     fn(map ? find(b, map) : NULL, arg);
     if (locked)
-        pthread_mutex_unlock(mu);
+        stripe_unlock(mu);
 }
 
 /* ---- goroutines' running deferred calls ----------------------------------- */

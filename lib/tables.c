@@ -74,17 +74,17 @@ tentry *tables_find_slow(const void *table, const char *type)
          e = atomic_load_explicit(&e->next, memory_order_acquire))
         if (atomic_load_explicit(&e->key, memory_order_acquire) == (uintptr_t)table)
             return tables_last_entry = e;
-    pthread_mutex_lock(stripe_of(b));
+    stripe_lock(stripe_of(b));
     bool fresh;
     tentry *e = entry_locked(b, table, type, &fresh);
-    pthread_mutex_unlock(stripe_of(b));
+    stripe_unlock(stripe_of(b));
     return tables_last_entry = e != NULL ? e : &tables_unwatched;
 }
 
 void tables_made(const void *table, const char *type, uintptr_t callsite)
 {
     size_t b = tables_bucket(table);
-    pthread_mutex_lock(stripe_of(b));
+    stripe_lock(stripe_of(b));
     bool fresh;
     tentry *e = entry_locked(b, table, type, &fresh);
     if (e != NULL) {
@@ -93,7 +93,7 @@ void tables_made(const void *table, const char *type, uintptr_t callsite)
         e->claim.type = type;
         atomic_store(&e->refs, 1);
     }
-    pthread_mutex_unlock(stripe_of(b));
+    stripe_unlock(stripe_of(b));
     uintptr_t pcs[REC_FRAMES + 8];
     int n = maprace_capture(pcs, REC_FRAMES + 8, 0), from = 0;
     for (int i = 0; i < n; i++)
@@ -110,11 +110,11 @@ void tables_gone(const void *table)
     int n = maprace_capture(pcs, REC_FRAMES, 0);
     records_map_freed(table, tables_me(), pcs, n);
     size_t b = tables_bucket(table);
-    pthread_mutex_lock(stripe_of(b));
+    stripe_lock(stripe_of(b));
     for (tentry *e = atomic_load(&tables_buckets[b]); e != NULL; e = atomic_load(&e->next))
         if (atomic_load(&e->key) == (uintptr_t)table)
             atomic_store_explicit(&e->key, 0, memory_order_release);
-    pthread_mutex_unlock(stripe_of(b));
+    stripe_unlock(stripe_of(b));
 }
 
 void interpose_lookup_slow(const void *table, const char *type)

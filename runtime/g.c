@@ -3,6 +3,7 @@
  * of live goroutines, and fastrand seeding.
  */
 #include "g.h"
+#include "tsan.h"
 
 #include "maprt_hooks.h"
 
@@ -31,7 +32,7 @@ static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 
 void mr_g_unregister(mr_g *g)
 {
-    pthread_mutex_lock(&allg_lock);
+    mr_quiet_lock(&allg_lock);
     if (g->prev)
         g->prev->next = g->next;
     else
@@ -40,7 +41,7 @@ void mr_g_unregister(mr_g *g)
         g->next->prev = g->prev;
     nallg--;
     pthread_cond_broadcast(&allg_changed);
-    pthread_mutex_unlock(&allg_lock);
+    mr_quiet_unlock(&allg_lock);
 }
 
 /* A thread's record leaves the registry when the thread exits. */
@@ -80,13 +81,13 @@ mr_g *mr_g_new(uint64_t parent, uintptr_t createpc)
 
 void mr_g_register(mr_g *g)
 {
-    pthread_mutex_lock(&allg_lock);
+    mr_quiet_lock(&allg_lock);
     g->next = allg;
     if (allg)
         allg->prev = g;
     allg = g;
     nallg++;
-    pthread_mutex_unlock(&allg_lock);
+    mr_quiet_unlock(&allg_lock);
 }
 
 void mr_g_start(mr_g *g)
@@ -125,12 +126,12 @@ uint64_t mr_goid_assign(void)
  * there. */
 static void fork_prepare(void)
 {
-    pthread_mutex_lock(&allg_lock);
+    mr_quiet_lock(&allg_lock);
 }
 
 static void fork_parent(void)
 {
-    pthread_mutex_unlock(&allg_lock);
+    mr_quiet_unlock(&allg_lock);
 }
 
 static void fork_child(void)
@@ -180,48 +181,48 @@ void mr_g_each(void (*fn)(mr_g *g, void *arg), void *arg)
     for (mr_g *g = allg; g != NULL; g = g->next)
         fn(g, arg);
     if (locked)
-        pthread_mutex_unlock(&allg_lock);
+        mr_quiet_unlock(&allg_lock);
 }
 
 uint64_t mr_goid_of_thread(int tid)
 {
     uint64_t goid = 0;
-    pthread_mutex_lock(&allg_lock);
+    mr_quiet_lock(&allg_lock);
     for (mr_g *g = allg; g != NULL && goid == 0; g = g->next)
         if (g->tid == tid && atomic_load(&g->status) != MR_G_DEAD)
             goid = g->goid;
-    pthread_mutex_unlock(&allg_lock);
+    mr_quiet_unlock(&allg_lock);
     return goid;
 }
 
 mr_g *mr_g_pin(uint64_t goid)
 {
     mr_g *found = NULL;
-    pthread_mutex_lock(&allg_lock);
+    mr_quiet_lock(&allg_lock);
     for (mr_g *g = allg; g != NULL; g = g->next) {
         int idle = 0;
         if (g->goid == goid && atomic_compare_exchange_strong(&g->capture, &idle, 1))
             found = g;
     }
-    pthread_mutex_unlock(&allg_lock);
+    mr_quiet_unlock(&allg_lock);
     return found;
 }
 
 
 size_t mr_g_count(void)
 {
-    pthread_mutex_lock(&allg_lock);
+    mr_quiet_lock(&allg_lock);
     size_t n = nallg;
-    pthread_mutex_unlock(&allg_lock);
+    mr_quiet_unlock(&allg_lock);
     return n;
 }
 
 void mr_g_wait_alone(void)
 {
-    pthread_mutex_lock(&allg_lock);
+    mr_quiet_lock(&allg_lock);
     while (nallg > 1)
         pthread_cond_wait(&allg_changed, &allg_lock);
-    pthread_mutex_unlock(&allg_lock);
+    mr_quiet_unlock(&allg_lock);
 }
 
 uint64_t mr_fastrand_seed(void)

@@ -11,6 +11,7 @@
  *     the first growth after every iteration has ended, or by mr_mapfree.
  */
 #include "map_internal.h"
+#include "tsan.h"
 
 #include <pthread.h>
 #include <stddef.h>
@@ -141,7 +142,7 @@ static void table_quarantine(qtable q)
     }
     qtable evicted[TABLE_QUARANTINE];
     size_t nevicted = 0;
-    pthread_mutex_lock(&tq_lock);
+    mr_quiet_lock(&tq_lock);
     /* Make room: the slot we take, and bytes under the budget, oldest first. */
     for (size_t i = 0; i < TABLE_QUARANTINE && (tq[tq_next].array != NULL || tq_bytes + q.size > TABLE_QUARANTINE_BYTES);
          i++) {
@@ -155,25 +156,25 @@ static void table_quarantine(qtable q)
     tq[tq_next] = q;
     tq_bytes += q.size;
     tq_next = (tq_next + 1) % TABLE_QUARANTINE;
-    pthread_mutex_unlock(&tq_lock);
+    mr_quiet_unlock(&tq_lock);
     for (size_t i = 0; i < nevicted; i++)
         free_table(&evicted[i]);
 }
 
 __attribute__((destructor)) static void drain_table_quarantine(void)
 {
-    pthread_mutex_lock(&tq_lock);
+    mr_quiet_lock(&tq_lock);
     for (size_t i = 0; i < TABLE_QUARANTINE; i++) {
         if (tq[i].array != NULL)
             free_table(&tq[i]);
         tq[i].array = NULL;
     }
     tq_bytes = 0;
-    pthread_mutex_unlock(&tq_lock);
+    mr_quiet_unlock(&tq_lock);
 }
 
-static void tq_lock_for_fork(void) { pthread_mutex_lock(&tq_lock); }
-static void tq_unlock_after_fork(void) { pthread_mutex_unlock(&tq_lock); }
+static void tq_lock_for_fork(void) { mr_quiet_lock(&tq_lock); }
+static void tq_unlock_after_fork(void) { mr_quiet_unlock(&tq_lock); }
 
 __attribute__((constructor)) static void table_quarantine_atfork(void)
 {

@@ -27,6 +27,8 @@ extern void *__tsan_external_register_tag(const char *object_type) __attribute__
 extern void __tsan_external_register_header(void *tag, const char *header) __attribute__((weak));
 extern void __tsan_external_read(void *addr, void *caller_pc, void *tag) __attribute__((weak));
 extern void __tsan_external_write(void *addr, void *caller_pc, void *tag) __attribute__((weak));
+extern void AnnotateIgnoreSyncBegin(const char *file, int line) __attribute__((weak));
+extern void AnnotateIgnoreSyncEnd(const char *file, int line) __attribute__((weak));
 
 bool mr_tsan_on;
 
@@ -47,7 +49,7 @@ __attribute__((constructor)) static void tsan_register(void)
         tags[i] = __tsan_external_register_tag("maprace.Map");
         __tsan_external_register_header(tags[i], headers[i]);
     }
-    mr_tsan_on = true;
+    mr_tsan_on = AnnotateIgnoreSyncBegin != NULL && AnnotateIgnoreSyncEnd != NULL;
 }
 
 /* Each is the top frame of its accesses in TSan's reports (noinline, and
@@ -73,4 +75,26 @@ __attribute__((noinline)) void mr_tsan_iterate(const void *h, uintptr_t pc)
     if (h != NULL)
         __tsan_external_read((void *)h, (void *)pc, tags[TAG_ITERATE]);
     NOT_TAIL();
+}
+
+void mr_quiet_lock(pthread_mutex_t *mu)
+{
+    if (!mr_tsan_on) {
+        pthread_mutex_lock(mu);
+        return;
+    }
+    AnnotateIgnoreSyncBegin(__FILE__, __LINE__);
+    pthread_mutex_lock(mu);
+    AnnotateIgnoreSyncEnd(__FILE__, __LINE__);
+}
+
+void mr_quiet_unlock(pthread_mutex_t *mu)
+{
+    if (!mr_tsan_on) {
+        pthread_mutex_unlock(mu);
+        return;
+    }
+    AnnotateIgnoreSyncBegin(__FILE__, __LINE__);
+    pthread_mutex_unlock(mu);
+    AnnotateIgnoreSyncEnd(__FILE__, __LINE__);
 }

@@ -14,6 +14,7 @@
 #ifndef MAPRT_TSAN_H
 #define MAPRT_TSAN_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,5 +26,13 @@ extern bool mr_tsan_on __attribute__((visibility("hidden")));
 void mr_tsan_write(const void *h, uintptr_t pc);
 void mr_tsan_read(const void *h, uintptr_t pc);
 void mr_tsan_iterate(const void *h, uintptr_t pc);
+
+/* pthread_mutex_lock/unlock for the runtime's own bookkeeping (the
+ * goroutine registry, the quarantine of freed maps), hidden from TSan:
+ * they order nothing the program asked for, and a goroutine registering
+ * after another one exited would otherwise order all their map
+ * operations and hide the race between them. */
+void mr_quiet_lock(pthread_mutex_t *mu);
+void mr_quiet_unlock(pthread_mutex_t *mu);
 
 #endif /* MAPRT_TSAN_H */
