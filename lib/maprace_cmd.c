@@ -174,16 +174,18 @@ int main(int argc, char **argv)
             return 2;
         }
         snprintf(with, sizeof with, "%s:%s", lib, tsan);
-        /* maprace's suppressions are TSan's too ("race:FUNCTION" is the
-         * same syntax); whatever TSAN_OPTIONS says already is kept. */
+        /* TSan's interceptors need not check the memcpy and memset calls
+         * of a program it did not instrument (that costs more than all
+         * its maps; the map operations are told to it all the same), and
+         * maprace's suppressions are TSan's too ("race:FUNCTION" is the
+         * same syntax).  What TSAN_OPTIONS says already comes after, so
+         * it wins. */
         char supp[4096], tsan_opts[16384];
         option_value(opts, "suppressions", supp, sizeof supp);
         const char *old_tsan = getenv("TSAN_OPTIONS");
-        if (supp[0] != '\0') {
-            snprintf(tsan_opts, sizeof tsan_opts, "%s%ssuppressions=%s", old_tsan ? old_tsan : "",
-                     old_tsan && old_tsan[0] ? ":" : "", supp);
-            setenv("TSAN_OPTIONS", tsan_opts, 1);
-        }
+        snprintf(tsan_opts, sizeof tsan_opts, "ignore_noninstrumented_modules=1%s%s%s%s",
+                 old_tsan && old_tsan[0] ? ":" : "", old_tsan ? old_tsan : "", supp[0] ? ":suppressions=" : "", supp);
+        setenv("TSAN_OPTIONS", tsan_opts, 1);
     }
     /* Keep whatever was preloaded already. */
     char preload[16384];

@@ -27,6 +27,8 @@ extern void *__tsan_external_register_tag(const char *object_type) __attribute__
 extern void __tsan_external_register_header(void *tag, const char *header) __attribute__((weak));
 extern void __tsan_external_read(void *addr, void *caller_pc, void *tag) __attribute__((weak));
 extern void __tsan_external_write(void *addr, void *caller_pc, void *tag) __attribute__((weak));
+extern void __tsan_func_entry(void *call_pc) __attribute__((weak));
+extern void __tsan_func_exit(void) __attribute__((weak));
 extern void AnnotateIgnoreSyncBegin(const char *file, int line) __attribute__((weak));
 extern void AnnotateIgnoreSyncEnd(const char *file, int line) __attribute__((weak));
 
@@ -38,7 +40,8 @@ static void *tags[NTAGS];
 __attribute__((constructor)) static void tsan_register(void)
 {
     if (__tsan_external_register_tag == NULL || __tsan_external_register_header == NULL ||
-        __tsan_external_read == NULL || __tsan_external_write == NULL)
+        __tsan_external_read == NULL || __tsan_external_write == NULL || __tsan_func_entry == NULL ||
+        __tsan_func_exit == NULL)
         return;
     /* Preloaded (maprace --hb), TSan may not have started yet. */
     if (__tsan_init != NULL)
@@ -52,28 +55,43 @@ __attribute__((constructor)) static void tsan_register(void)
     mr_tsan_on = AnnotateIgnoreSyncBegin != NULL && AnnotateIgnoreSyncEnd != NULL;
 }
 
-/* Each is the top frame of its accesses in TSan's reports (noinline, and
- * the empty asm keeps TSan's call from becoming a tail call), which is
- * how libmaprace.so tells a read from an iteration step. */
+/* The program's call site goes on TSan's shadow stack as a frame of its
+ * own (__tsan_func_entry), and TSan is given no caller: given one, it
+ * would drop the access when the caller lies in a module it did not
+ * instrument and maprace --hb runs TSan with ignore_noninstrumented_modules
+ * (so that its interceptors do not check every memcpy and memset of a
+ * program it cannot see into, which costs more than all the maps).
+ *
+ * Each function is the top frame of its accesses in TSan's reports
+ * (noinline, and the empty asm keeps the last call from becoming a tail
+ * call), which is how libmaprace.so tells a read from an iteration step. */
 #define NOT_TAIL() __asm__ volatile("" ::: "memory")
+
+#define TELL(tell, h, pc, tag)                                                 \
+    do {                                                                       \
+        __tsan_func_entry((void *)(pc));                                       \
+        tell((void *)(h), NULL, tags[tag]);                                    \
+        __tsan_func_exit();                                                    \
+    } while (0)
+
 __attribute__((noinline)) void mr_tsan_write(const void *h, uintptr_t pc)
 {
     if (h != NULL)
-        __tsan_external_write((void *)h, (void *)pc, tags[TAG_WRITE]);
+        TELL(__tsan_external_write, h, pc, TAG_WRITE);
     NOT_TAIL();
 }
 
 __attribute__((noinline)) void mr_tsan_read(const void *h, uintptr_t pc)
 {
     if (h != NULL)
-        __tsan_external_read((void *)h, (void *)pc, tags[TAG_READ]);
+        TELL(__tsan_external_read, h, pc, TAG_READ);
     NOT_TAIL();
 }
 
 __attribute__((noinline)) void mr_tsan_iterate(const void *h, uintptr_t pc)
 {
     if (h != NULL)
-        __tsan_external_read((void *)h, (void *)pc, tags[TAG_ITERATE]);
+        TELL(__tsan_external_read, h, pc, TAG_ITERATE);
     NOT_TAIL();
 }
 
