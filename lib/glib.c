@@ -245,28 +245,28 @@ void g_hash_table_iter_steal(GHashTableIter *it)
 gpointer g_hash_table_lookup(GHashTable *t, gconstpointer key)
 {
     REAL(g_hash_table_lookup);
-    interpose_lookup(t, GHASH);
+    interpose_lookup(t, GHASH, CALLSITE);
     return real(t, key);
 }
 
 gboolean g_hash_table_lookup_extended(GHashTable *t, gconstpointer key, gpointer *orig_key, gpointer *value)
 {
     REAL(g_hash_table_lookup_extended);
-    interpose_lookup(t, GHASH);
+    interpose_lookup(t, GHASH, CALLSITE);
     return real(t, key, orig_key, value);
 }
 
 gboolean g_hash_table_contains(GHashTable *t, gconstpointer key)
 {
     REAL(g_hash_table_contains);
-    interpose_lookup(t, GHASH);
+    interpose_lookup(t, GHASH, CALLSITE);
     return real(t, key);
 }
 
 guint g_hash_table_size(GHashTable *t)
 {
     REAL(g_hash_table_size);
-    interpose_lookup(t, GHASH);
+    interpose_lookup(t, GHASH, CALLSITE);
     return real(t);
 }
 
@@ -323,6 +323,7 @@ void g_hash_table_foreach(GHashTable *t, GHFunc fn, gpointer data)
         real(t, fn, data);
     } else {
         walk w = {e, (gpointer)fn, data, atomic_load_explicit(&e->writes, memory_order_relaxed)};
+        tables_tell(e, CALLSITE, MR_TABLE_OP_ITERATE);
         walk_check(&w);
         real(t, each_element, &w);
         walk_check(&w);
@@ -339,6 +340,7 @@ gpointer g_hash_table_find(GHashTable *t, GHRFunc fn, gpointer data)
         r = real(t, fn, data);
     } else {
         walk w = {e, (gpointer)fn, data, atomic_load_explicit(&e->writes, memory_order_relaxed)};
+        tables_tell(e, CALLSITE, MR_TABLE_OP_ITERATE);
         walk_check(&w);
         r = real(t, find_element, &w);
         walk_check(&w);
@@ -396,8 +398,10 @@ void g_hash_table_iter_init(GHashTableIter *it, GHashTable *t)
 {
     REAL(g_hash_table_iter_init);
     tentry *e = interpose_enter(t, GHASH);
-    if (e != NULL)
+    if (e != NULL) {
+        tables_tell(e, CALLSITE, MR_TABLE_OP_ITERATE);
         tables_read_check(e, MR_TABLE_ITERATE);
+    }
     real(it, t);
     if (e != NULL) {
         struct iter_slot *slot = iter_slot_of(it, e);
@@ -414,6 +418,7 @@ gboolean g_hash_table_iter_next(GHashTableIter *it, gpointer *key, gpointer *val
     gboolean r;
     tentry *e = interpose_enter(it->table, GHASH);
     if (e != NULL) {
+        tables_tell(e, CALLSITE, MR_TABLE_OP_ITERATE);
         struct iter_slot *slot = iter_slot_of(it, e);
         if (slot != NULL)
             walk_changed(e, &slot->writes);

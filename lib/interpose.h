@@ -58,18 +58,20 @@ static inline void interpose_leave(void)
  * then tail-calls the real function.  The common case, the table this
  * thread used last and no write in progress, is decided inline; entries
  * are cached only while maprace is on, so it needs no other test.
+ * (Under ThreadSanitizer nothing is cached: every lookup is told to it
+ * on the slow path.)
  * Nothing is marked as nested: a lookup calls only the table's hash and
  * equal functions, and a family's own calls from inside another
  * interposed call still go straight through (tables_depth > 0). */
-void interpose_lookup_slow(const void *table, const char *type);
+void interpose_lookup_slow(const void *table, const char *type, uintptr_t callsite);
 
-static inline void interpose_lookup(const void *table, const char *type)
+static inline void interpose_lookup(const void *table, const char *type, uintptr_t callsite)
 {
     tentry *e = tables_last_entry;
     if (__builtin_expect(atomic_load_explicit(&e->key, memory_order_acquire) != (uintptr_t)table ||
                              atomic_load_explicit(&e->claim.writer, memory_order_relaxed) != 0,
                          0))
-        interpose_lookup_slow(table, type);
+        interpose_lookup_slow(table, type, callsite);
 }
 
 /* A read (how: MR_TABLE_READ, or MR_TABLE_ITERATE for a whole walk):
@@ -77,8 +79,10 @@ static inline void interpose_lookup(const void *table, const char *type)
 #define INTERPOSE_READ(table, type, how, call)                                                            \
     do {                                                                                                  \
         tentry *e_ = interpose_enter(table, type);                                                        \
-        if (e_ != NULL)                                                                                   \
+        if (e_ != NULL) {                                                                                 \
+            tables_tell(e_, CALLSITE, (how) == MR_TABLE_ITERATE ? MR_TABLE_OP_ITERATE : MR_TABLE_OP_READ); \
             tables_read_check(e_, how);                                                                   \
+        }                                                                                                 \
         call;                                                                                             \
         if (e_ != NULL)                                                                                   \
             tables_read_check(e_, how);                                                                   \

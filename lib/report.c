@@ -237,7 +237,7 @@ static void with_record(const maprec *r, void *arg)
     const mr_report_event *e = c->e;
     const char *type = r && r->type ? r->type : e->tabletype ? e->tabletype : "map";
     /* libmaprt's maps are maps; a GHashTable or hsearch_r table is a table. */
-    bool table = e->maptype == NULL && e->tabletype != NULL && strncmp(e->tabletype, "map[", 4) != 0;
+    bool table = e->maptype == NULL && strncmp(type, "map[", 4) != 0;
     put(c->text, "\nmaprace: %s %p (%s)", table ? "table" : "map", (const void *)e->map, type);
     put(c->json, "\"map\":{\"address\":\"%p\",\"type\":", (const void *)e->map);
     put_json_string(c->json, type);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 maprace_runtime maprace_rt;
+bool maprace_tsan;
 
 #define FIND(field, name) maprace_rt.field = (__typeof__(maprace_rt.field))dlsym(RTLD_DEFAULT, name)
 
@@ -26,6 +27,9 @@ bool maprace_runtime_find(void)
     FIND(thread_abandon, "mr_thread_abandon");
     FIND(thread_begin, "mr_thread_begin");
     FIND(goid_of_thread, "mr_goid_of_thread");
+    FIND(tsan_enabled, "mr_tsan_enabled");
+    FIND(tsan_table, "mr_tsan_table");
+    maprace_tsan = maprace_rt.tsan_enabled != NULL && maprace_rt.tsan_table != NULL && maprace_rt.tsan_enabled();
     Dl_info info;
     if (maprace_rt.goid != NULL && dladdr((void *)maprace_rt.goid, &info) != 0)
         maprace_rt.base = info.dli_fbase;

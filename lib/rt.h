@@ -28,10 +28,16 @@ typedef struct maprace_runtime {
     void (*thread_abandon)(void *rec);
     void (*thread_begin)(void *rec);
     uint64_t (*goid_of_thread)(int tid); /* (may be NULL: an older libmaprt) */
+    int (*tsan_enabled)(void);            /* (may be NULL too) */
+    void (*tsan_table)(const void *table, uintptr_t pc, mr_table_op op);
     const void *base; /* where libmaprt is loaded, to know its own calls */
 } maprace_runtime;
 
 extern maprace_runtime maprace_rt;
+
+/* Whether tables' operations are told to ThreadSanitizer (its runtime is
+ * in the process: maprace --hb), set when libmaprt is found. */
+extern bool maprace_tsan;
 
 /* Fills maprace_rt from the libmaprt already in the process; false if
  * there is none (or it lacks a service). */

@@ -67,18 +67,28 @@ static tentry *entry_locked(size_t b, const void *table, const char *type, bool 
  * program failing; every such table shares this never-claimed word. */
 tentry tables_unwatched;
 
+/* The entry this thread used last, for interpose_lookup's inline test;
+ * not under ThreadSanitizer, whose lookups must all reach the slow path
+ * to be told. */
+static tentry *remember(tentry *e)
+{
+    if (!maprace_tsan)
+        tables_last_entry = e;
+    return e;
+}
+
 tentry *tables_find_slow(const void *table, const char *type)
 {
     size_t b = tables_bucket(table);
     for (tentry *e = atomic_load_explicit(&tables_buckets[b], memory_order_acquire); e != NULL;
          e = atomic_load_explicit(&e->next, memory_order_acquire))
         if (atomic_load_explicit(&e->key, memory_order_acquire) == (uintptr_t)table)
-            return tables_last_entry = e;
+            return remember(e);
     stripe_lock(stripe_of(b));
     bool fresh;
     tentry *e = entry_locked(b, table, type, &fresh);
     stripe_unlock(stripe_of(b));
-    return tables_last_entry = e != NULL ? e : &tables_unwatched;
+    return e != NULL ? remember(e) : &tables_unwatched;
 }
 
 void tables_made(const void *table, const char *type, uintptr_t callsite)
@@ -117,11 +127,14 @@ void tables_gone(const void *table)
     stripe_unlock(stripe_of(b));
 }
 
-void interpose_lookup_slow(const void *table, const char *type)
+void interpose_lookup_slow(const void *table, const char *type, uintptr_t callsite)
 {
     if (tables_depth > 0 || table == NULL)
         return;
     if (!maprace_active() && !maprace_watch())
         return;
-    tables_read_check(tables_find(table, type), MR_TABLE_READ);
+    tentry *e = tables_find(table, type);
+    if (e != &tables_unwatched)
+        tables_tell(e, callsite, MR_TABLE_OP_READ);
+    tables_read_check(e, MR_TABLE_READ);
 }

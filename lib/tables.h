@@ -95,8 +95,16 @@ static inline tentry *tables_find(const void *table, const char *type)
  * for the holder. */
 void tables_write_wait(tentry *e, uint64_t me);
 
+/* Tells ThreadSanitizer of an operation on e's table (maprace --hb). */
+static inline void tables_tell(const tentry *e, uintptr_t callsite, mr_table_op op)
+{
+    if (__builtin_expect(maprace_tsan, 0))
+        maprace_rt.tsan_table((const void *)atomic_load_explicit(&e->key, memory_order_relaxed), callsite, op);
+}
+
 static inline void tables_write_begin(tentry *e, uint64_t me, uintptr_t callsite)
 {
+    tables_tell(e, callsite, MR_TABLE_OP_WRITE);
     uint64_t seen = 0;
     if (__builtin_expect(!atomic_compare_exchange_strong_explicit(&e->claim.writer, &seen, me, memory_order_acquire,
                                                                   memory_order_relaxed),

@@ -65,6 +65,22 @@ MR_API void mr_table_claim_lost(mr_table *t, uint64_t seen);
 /* A reader or iterator found the claim held. */
 MR_API void mr_table_read_failed(mr_table *t, uint64_t seen, mr_table_read how);
 
+/* ---- ThreadSanitizer ------------------------------------------------------------
+ *
+ * With TSan's runtime in the process (maprace --hb), a family tells it of
+ * each operation on a table, at the program's call site pc, as libmaprt
+ * does for its maps: TSan then reports two operations that no
+ * synchronisation orders.  mr_tsan_enabled says whether to (without TSan,
+ * mr_tsan_table does nothing). */
+typedef enum mr_table_op {
+    MR_TABLE_OP_WRITE,
+    MR_TABLE_OP_READ,
+    MR_TABLE_OP_ITERATE,
+} mr_table_op;
+
+MR_API int mr_tsan_enabled(void);
+MR_API void mr_tsan_table(const void *table, uintptr_t pc, mr_table_op op);
+
 /* ---- threads ----------------------------------------------------------------
  *
  * A thread started by the program's own pthread_create becomes a goroutine

@@ -19,6 +19,7 @@
 #include "tsan.h"
 
 #include "maprt.h"
+#include "maprt_foreign.h"
 
 #include <stddef.h>
 
@@ -95,9 +96,39 @@ __attribute__((noinline)) void mr_tsan_iterate(const void *h, uintptr_t pc)
     NOT_TAIL();
 }
 
+int mr_tsan_enabled(void)
+{
+    return mr_tsan_on;
+}
+
+void mr_tsan_table(const void *table, uintptr_t pc, mr_table_op op)
+{
+    if (!mr_tsan_on)
+        return;
+    if (op == MR_TABLE_OP_WRITE)
+        mr_tsan_write(table, pc);
+    else if (op == MR_TABLE_OP_READ)
+        mr_tsan_read(table, pc);
+    else
+        mr_tsan_iterate(table, pc);
+}
+
+/* (When libmaprt itself is built with -fsanitize=thread, to check the
+ * runtime, TSan sees its memory accesses and must see its locks too.) */
+#if defined(__SANITIZE_THREAD__)
+#define QUIET false
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define QUIET false
+#endif
+#endif
+#ifndef QUIET
+#define QUIET mr_tsan_on
+#endif
+
 void mr_quiet_lock(pthread_mutex_t *mu)
 {
-    if (!mr_tsan_on) {
+    if (!QUIET) {
         pthread_mutex_lock(mu);
         return;
     }
@@ -108,7 +139,7 @@ void mr_quiet_lock(pthread_mutex_t *mu)
 
 void mr_quiet_unlock(pthread_mutex_t *mu)
 {
-    if (!mr_tsan_on) {
+    if (!QUIET) {
         pthread_mutex_unlock(mu);
         return;
     }

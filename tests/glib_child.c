@@ -23,6 +23,9 @@
  * hwrites   two threads enter into one hsearch_r table, no lock
  * hlocked   the same under a mutex
  * churn     tables made, shared under a lock and destroyed, many times
+ * apart     two threads insert one key each into a GHashTable 2 ms apart,
+ *           no lock (only happens-before sees it: t_hb.sh)
+ * apartlocked  the same under a GMutex
  *
  * Lines the test looks for are marked with a comment: LINE(name).
  */
@@ -364,6 +367,36 @@ static int hsearch_two(int with_lock)
     return 0;
 }
 
+/* apart, apartlocked: writes that never overlap in time. */
+static GMutex apart_lock;
+static int apart_locked;
+
+static void *apart_writer(void *arg)
+{
+    int k = GPOINTER_TO_INT(arg);
+    if (k > 1)
+        g_usleep(2000);
+    if (apart_locked)
+        g_mutex_lock(&apart_lock);
+    g_hash_table_insert(shared, GINT_TO_POINTER(k), GINT_TO_POINTER(k)); /* LINE(apart_insert) */
+    if (apart_locked)
+        g_mutex_unlock(&apart_lock);
+    return NULL;
+}
+
+static int apart(int locked_out)
+{
+    apart_locked = locked_out;
+    shared = g_hash_table_new(g_direct_hash, g_direct_equal); /* LINE(apart_new) */
+    pthread_t a, b;
+    pthread_create(&a, NULL, apart_writer, GINT_TO_POINTER(1));
+    pthread_create(&b, NULL, apart_writer, GINT_TO_POINTER(2));
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    printf("apart: %u keys\n", g_hash_table_size(shared));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -393,6 +426,8 @@ int main(int argc, char **argv)
         return keep_going();
     if (strcmp(mode, "churn") == 0)
         return churn();
+    if (strcmp(mode, "apart") == 0 || strcmp(mode, "apartlocked") == 0)
+        return apart(strcmp(mode, "apartlocked") == 0);
     if (strcmp(mode, "hwrites") == 0)
         return hsearch_two(0);
     if (strcmp(mode, "hlocked") == 0)
