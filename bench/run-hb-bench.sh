@@ -44,4 +44,4 @@ for v in "plain:$plain" "maprace --hb (no rebuild):$(best <"$tmp/glib.hb")" \
     label=${v%%:*} ms=${v##*:}
     printf "%-40s %9.1f %8.2fx\n" "$label" "$ms" "$(awk "BEGIN { print $ms / $plain }")"
 done
-echo "(bench_glib's tables are GHashTables: --hb checks them by the write claim only; libmaprt maps are the ones told to TSan)"
+echo "(--hb: every map and GHashTable operation told to TSan, and GLib's locks; the TSan rebuild checks every memory access)"
