@@ -219,6 +219,8 @@ mr_map *mr_makemap(const mr_maptype *t, size_t hint)
     if (B != 0)
         h->buckets = mr_makeBucketArray(t, h, B, NULL, &h->nextOverflow);
     mr_hook_map_made(h, t, (uintptr_t)__builtin_return_address(0));
+    if (MR_UNLIKELY(mr_tsan_on))
+        mr_tsan_made(h);
     return h;
 }
 

@@ -28,6 +28,7 @@ extern void *__tsan_external_register_tag(const char *object_type) __attribute__
 extern void __tsan_external_register_header(void *tag, const char *header) __attribute__((weak));
 extern void __tsan_external_read(void *addr, void *caller_pc, void *tag) __attribute__((weak));
 extern void __tsan_external_write(void *addr, void *caller_pc, void *tag) __attribute__((weak));
+extern void __tsan_external_assign_tag(void *addr, void *tag) __attribute__((weak));
 extern void __tsan_func_entry(void *call_pc) __attribute__((weak));
 extern void __tsan_func_exit(void) __attribute__((weak));
 extern void AnnotateIgnoreSyncBegin(const char *file, int line) __attribute__((weak));
@@ -74,6 +75,12 @@ __attribute__((constructor)) static void tsan_register(void)
         tell((void *)(h), NULL, tags[tag]);                                    \
         __tsan_func_exit();                                                    \
     } while (0)
+
+void mr_tsan_made(const void *h)
+{
+    if (__tsan_external_assign_tag != NULL)
+        __tsan_external_assign_tag((void *)h, tags[TAG_WRITE]);
+}
 
 __attribute__((noinline)) void mr_tsan_write(const void *h, uintptr_t pc)
 {

@@ -23,6 +23,7 @@ extern bool mr_tsan_on __attribute__((visibility("hidden")));
 
 /* The map h is written / read / stepped by an iteration, at call site pc
  * (a return address in the program). */
+void mr_tsan_made(const void *h); /* TSan's reports call its block a maprace.Map */
 void mr_tsan_write(const void *h, uintptr_t pc);
 void mr_tsan_read(const void *h, uintptr_t pc);
 void mr_tsan_iterate(const void *h, uintptr_t pc);
