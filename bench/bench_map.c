@@ -2,6 +2,8 @@
  * bench_map — map throughput: libmaprt against GLib's GHashTable.
  *
  *     bench-map maprt|ghash [small|large]...
+ *     bench-map maprt|ghash mem N
+ *     bench-map maprt|ghash count        (under valgrind --tool=callgrind)
  *
  * Prints one line per row: "<row>\t<ns per operation>", where a row is
  * key type, size and operation ("i64 small insert").  The same source is
@@ -19,6 +21,15 @@
  * 4M entries (int64; 2M strings), well beyond this machine's last-level
  * cache.  Lookups go in a shuffled order, misses use keys never inserted.
  * Each figure is the best of several repetitions.
+ *
+ * "mem N": the peak resident memory (VmHWM) an int64->int64 table of N
+ * entries adds, per entry ("int64 mem N\t<bytes>"); bench_map.go does the
+ * same for Go's map.
+ *
+ * "count": the small rows, a few rounds, each phase's instructions dumped
+ * by callgrind under the row's name (a client request), so that
+ * run-bench.sh can print instructions per operation: exact where timings
+ * on a shared machine are not.
  */
 #include <maprt.h>
 
@@ -28,6 +39,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#else
+#define CALLGRIND_ZERO_STATS
+#define CALLGRIND_DUMP_STATS_AT(name) ((void)(name))
+#endif
 
 #ifndef BENCH_VARIANT
 #define BENCH_VARIANT "checks"
@@ -184,6 +202,26 @@ static const impl ghash_impl = {gh_make, gh_insert, gh_lookup, gh_remove, gh_ite
 
 /* ---- measurement --------------------------------------------------------- */
 
+/* In count mode, each phase's instructions go to a callgrind dump named
+ * "<row> <ops>". */
+static bool counting;
+static const char *count_prefix;
+
+static void phase_begin(void)
+{
+    if (counting)
+        CALLGRIND_ZERO_STATS;
+}
+
+static void phase_end(int o, size_t ops)
+{
+    if (!counting)
+        return;
+    char name[128];
+    snprintf(name, sizeof name, "%s %s %zu", count_prefix, op_names[o], ops);
+    CALLGRIND_DUMP_STATS_AT(name);
+}
+
 static volatile int64_t sink;
 
 /* One round over a keyset: build, look up hits and misses, iterate,
@@ -194,28 +232,40 @@ static void round_once(const impl *im, const keyset *ks, bool strings, double be
     double t[NOPS + 1];
     int64_t s = 0;
     void *m = im->make(strings);
+    phase_begin();
     t[0] = now_ns();
     for (size_t i = 0; i < n; i++)
         im->insert(m, ks, i, strings);
     t[1] = now_ns();
+    phase_end(INSERT, n);
+    phase_begin();
     for (size_t i = 0; i < n; i++)
         s += im->lookup(m, ks, ks->order[i], strings, false);
+    t[2] = now_ns();
+    phase_end(HIT, n);
+    phase_begin();
     t[2] = now_ns();
     for (size_t i = 0; i < n; i++)
         s += im->lookup(m, ks, ks->order[i], strings, true);
     t[3] = now_ns();
+    phase_end(MISS, n);
+    phase_begin();
+    t[3] = now_ns();
     for (size_t i = 0; i < n; i++)
         im->remove(m, ks, ks->order[i], strings);
     t[4] = now_ns();
+    phase_end(DELETE, n);
     double d[NOPS] = {t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], 0};
     /* Iterate a freshly built table (the one above is empty now). */
     for (size_t i = 0; i < n; i++)
         im->insert(m, ks, i, strings);
-    double ti = now_ns();
     int reps = n < 100000 ? 20 : 1;
+    phase_begin();
+    double ti = now_ns();
     for (int r = 0; r < reps; r++)
         s += im->iterate(m, strings);
     d[ITERATE] = (now_ns() - ti) / reps;
+    phase_end(ITERATE, n * (size_t)reps);
     im->destroy(m, strings);
     sink += s;
     for (int o = 0; o < NOPS; o++) {
@@ -229,12 +279,42 @@ static void bench(const impl *im, const char *keyname, bool strings, const char 
 {
     keyset ks;
     make_keys(&ks, n, strings);
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s %s", keyname, sizename);
+    count_prefix = prefix;
     double best[NOPS] = {0};
     for (int r = 0; r < rounds; r++)
         round_once(im, &ks, strings, best);
     for (int o = 0; o < NOPS; o++)
         printf("%s %s %s\t%.2f\n", keyname, sizename, op_names[o], best[o]);
     fflush(stdout);
+}
+
+/* Peak resident set (VmHWM), in bytes. */
+static long long peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long long kb = 0;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmHWM: %lld kB", &kb) == 1)
+            break;
+    if (f != NULL)
+        fclose(f);
+    return kb * 1024;
+}
+
+static void mem(const impl *im, size_t n)
+{
+    keyset ks;
+    make_keys(&ks, n, false);
+    long long before = peak_rss();
+    void *m = im->make(false);
+    for (size_t i = 0; i < n; i++)
+        im->insert(m, &ks, i, false);
+    long long after = peak_rss();
+    printf("int64 mem %zu\t%.1f\n", n, (double)(after - before) / (double)n);
+    im->destroy(m, false);
 }
 
 int main(int argc, char **argv)
@@ -244,6 +324,16 @@ int main(int argc, char **argv)
         return 2;
     }
     const impl *im = strcmp(argv[1], "maprt") == 0 ? &maprt_impl : &ghash_impl;
+    if (argc == 4 && strcmp(argv[2], "mem") == 0) {
+        mem(im, (size_t)strtoull(argv[3], NULL, 10));
+        return 0;
+    }
+    if (argc == 3 && strcmp(argv[2], "count") == 0) {
+        counting = true;
+        bench(im, "int64", false, "small", 1000, 3);
+        bench(im, "string", true, "small", 1000, 3);
+        return 0;
+    }
     bool small = argc == 2, large = argc == 2;
     for (int i = 2; i < argc; i++) {
         small |= strcmp(argv[i], "small") == 0;

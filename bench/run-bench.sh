@@ -1,42 +1,129 @@
 #!/bin/sh
-# run-bench.sh CHECKS_BIN NOCHECKS_BIN — the `make bench` table.
+# run-bench.sh CHECKS_BIN NOCHECKS_BIN [GO_SOURCE] — the `make bench` table.
 #
 # Runs libmaprt (race checks on), the same code with the checks compiled
-# out, and GLib's GHashTable, interleaved, BENCH_RUNS times (default 3),
-# keeps each row's best figure and prints ns/op and the ratios:
+# out, GLib's GHashTable and, when a Go toolchain is installed ($GO, else
+# `go` on the PATH), Go's own map (GO_SOURCE, bench_map.go: the same rows
+# and keys), interleaved, BENCH_RUNS times (default 3); keeps each row's
+# best figure and prints ns/op and the ratios:
 #   checks cost      = maprt / nochecks - 1   (target: <= 3 %)
-#   GHashTable/maprt = how many times faster maprt is (target: > 1)
+#   GHashTable/maprt, Go/maprt = how many times faster maprt is (target: > 1)
+# Then the peak memory per entry of an int64->int64 table of 10^6 and 10^7
+# entries, and, with valgrind, the instructions per operation the race
+# checks add (callgrind: exact, where timings on a shared machine are not).
 set -eu
-checks=$1 nochecks=$2
+checks=$1 nochecks=$2 gosrc=${3:-}
 runs=${BENCH_RUNS:-3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+
+# Go's map, when there is a toolchain to build bench_map.go with.
+gobin=""
+go=${GO:-$(command -v go || true)}
+if [ -n "$go" ] && [ -n "$gosrc" ] && [ -r "$gosrc" ]; then
+    cp "$gosrc" "$tmp/bench_map.go"
+    if (cd "$tmp" && GOCACHE="$tmp/gocache" GOPATH="$tmp/gopath" GO111MODULE=off GOFLAGS= \
+        "$go" build -o bench-map-go bench_map.go) >"$tmp/go-build.log" 2>&1; then
+        gobin="$tmp/bench-map-go"
+    else
+        echo "bench: Go's bench_map.go did not build (no Go column):" >&2
+        cat "$tmp/go-build.log" >&2
+    fi
+fi
+: >"$tmp/go"
+
 i=1
 while [ "$i" -le "$runs" ]; do
     echo "bench: run $i of $runs" >&2
     "$checks" maprt >>"$tmp/maprt" 2>/dev/null
     "$nochecks" maprt >>"$tmp/nochecks" 2>/dev/null
     "$checks" ghash >>"$tmp/ghash" 2>/dev/null
+    if [ -n "$gobin" ]; then "$gobin" >>"$tmp/go" 2>/dev/null; fi
     i=$((i + 1))
 done
-awk -F'\t' '
+gover=""
+[ -n "$gobin" ] && gover=$("$go" version 2>/dev/null || true)
+awk -F'\t' -v havego="${gobin:+1}" '
     FNR == 1 { file++ }
     {
         row = $1; v = $2 + 0
         if (file == 1) { if (!(row in a) || v < a[row]) a[row] = v; if (!(row in seen)) { seen[row] = 1; order[++n] = row } }
         if (file == 2) { if (!(row in b) || v < b[row]) b[row] = v }
         if (file == 3) { if (!(row in g) || v < g[row]) g[row] = v }
+        if (file == 4) { if (!(row in o) || v < o[row]) o[row] = v }
     }
     END {
-        printf "%-28s %10s %10s %8s %10s %9s\n", "row (ns/op)", "maprt", "no-checks", "checks", "GHashTable", "GHash/mr"
-        faster = 0; cheap = 0
+        printf "%-28s %10s %10s %8s %10s %9s", "row (ns/op)", "maprt", "no-checks", "checks", "GHashTable", "GHash/mr"
+        if (havego) printf " %10s %8s", "Go", "Go/mr"
+        printf "\n"
+        faster = 0; fastergo = 0; cheap = 0
         for (i = 1; i <= n; i++) {
             r = order[i]
             cost = b[r] > 0 ? (a[r] / b[r] - 1) * 100 : 0
             ratio = a[r] > 0 ? g[r] / a[r] : 0
             if (ratio > 1) faster++
             if (cost <= 3) cheap++
-            printf "%-28s %10.2f %10.2f %+7.1f%% %10.2f %8.2fx\n", r, a[r], b[r], cost, g[r], ratio
+            printf "%-28s %10.2f %10.2f %+7.1f%% %10.2f %8.2fx", r, a[r], b[r], cost, g[r], ratio
+            if (havego) {
+                rgo = a[r] > 0 ? o[r] / a[r] : 0
+                if (rgo > 1) fastergo++
+                printf " %10.2f %7.2fx", o[r], rgo
+            }
+            printf "\n"
         }
-        printf "\nfaster than GHashTable: %d of %d rows; race checks within 3%%: %d of %d rows\n", faster, n, cheap, n
-    }' "$tmp/maprt" "$tmp/nochecks" "$tmp/ghash"
+        printf "\nfaster than GHashTable: %d of %d rows; ", faster, n
+        if (havego) printf "faster than Go: %d of %d rows; ", fastergo, n
+        else printf "faster than Go: not measured (no Go toolchain: install golang-go); "
+        printf "race checks within 3%%: %d of %d rows\n", cheap, n
+    }' "$tmp/maprt" "$tmp/nochecks" "$tmp/ghash" "$tmp/go"
+if [ -n "$gobin" ]; then echo "(Go: ${gover:-go})"; fi
+
+# Peak memory per entry.
+echo
+echo "Peak memory per entry, int64 -> int64 (bytes):"
+printf "%-12s %10s %12s %10s\n" "entries" "maprt" "GHashTable" "Go"
+for n in 1000000 10000000; do
+    m=$("$nochecks" maprt mem "$n" | cut -f2)
+    h=$("$checks" ghash mem "$n" | cut -f2)
+    o="-"
+    [ -n "$gobin" ] && o=$("$gobin" mem "$n" | cut -f2)
+    printf "%-12s %10s %12s %10s\n" "$n" "$m" "$h" "$o"
+done
+
+# Instructions per operation, with and without the checks.
+if command -v valgrind >/dev/null 2>&1 && command -v callgrind_annotate >/dev/null 2>&1; then
+    for v in checks nochecks; do
+        mkdir -p "$tmp/cg-$v"
+        bin=$checks
+        [ "$v" = nochecks ] && bin=$nochecks
+        valgrind -q --tool=callgrind --callgrind-out-file="$tmp/cg-$v/out" "$bin" maprt count >/dev/null 2>&1 || true
+        # Each dump: "desc: Trigger: Client Request: <row> <ops>", "totals: N".
+        k=1
+        while [ -f "$tmp/cg-$v/out.$k" ]; do
+            f="$tmp/cg-$v/out.$k"
+            k=$((k + 1))
+            awk '/^desc: Trigger: Client Request: / { sub(/^desc: Trigger: Client Request: /, ""); name = $0 }
+                 /^totals: / { t = $2 } END { if (name != "") print name "\t" t }' "$f"
+        done >"$tmp/cg-$v.txt"
+    done
+    echo
+    echo "Instructions per operation (callgrind, maps of 1000 keys, 3 rounds):"
+    awk -F'\t' '
+        FNR == 1 { file++ }
+        {
+            k = split($1, w, " "); ops = w[k]; row = w[1]; for (j = 2; j < k; j++) row = row " " w[j]
+            per = ops > 0 ? $2 / ops : 0
+            if (file == 1) { c[row] += per; cnt[row]++; if (!(row in seen)) { seen[row] = 1; order[++n] = row } }
+            else { nc[row] += per; ncnt[row]++ }
+        }
+        END {
+            printf "%-28s %10s %10s %8s\n", "row", "maprt", "no-checks", "added"
+            for (i = 1; i <= n; i++) {
+                r = order[i]; x = c[r] / cnt[r]; y = ncnt[r] ? nc[r] / ncnt[r] : 0
+                printf "%-28s %10.1f %10.1f %+8.1f\n", r, x, y, x - y
+            }
+        }' "$tmp/cg-checks.txt" "$tmp/cg-nochecks.txt"
+else
+    echo
+    echo "Instructions per operation: skipped (no valgrind)"
+fi
