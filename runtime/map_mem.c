@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 void *mr_map_alloc(mr_alloc_kind kind, size_t size, mr_map *owner)
 {
@@ -93,6 +94,10 @@ typedef struct qtable {
     size_t size;         /* bytes of the array */
     uint32_t bucketsize;
     uint8_t b;           /* log2 of its main buckets */
+    /* Its separately allocated overflow buckets, listed here once the
+     * array's pages were given back (NULL: found through the array). */
+    void **ovf;
+    size_t novf;
 } qtable;
 
 static pthread_mutex_t tq_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -129,8 +134,47 @@ static void free_overflow(void *ovf, uint32_t bucketsize, void *arg)
 
 static void free_table(const qtable *q)
 {
-    each_separate_overflow(q->array, q->size, q->bucketsize, q->b, free_overflow, NULL);
+    if (q->ovf != NULL) {
+        for (size_t i = 0; i < q->novf; i++)
+            mr_hook_free(MR_ALLOC_OVERFLOW, q->ovf[i], q->bucketsize, NULL);
+        free(q->ovf);
+    } else {
+        each_separate_overflow(q->array, q->size, q->bucketsize, q->b, free_overflow, NULL);
+    }
     mr_hook_free(MR_ALLOC_BUCKETS, q->array, q->size, NULL);
+}
+
+/* A large table waits in quarantine without its memory: its pages are
+ * handed back (a late store faults in a zero page; a late read sees empty
+ * buckets), so that the peak memory of a growing map is its two live
+ * tables, as in Go, not every table it outgrew.  The separately allocated
+ * overflow buckets hanging from it are listed first (their pointers are
+ * in those pages); they stay until the table leaves the quarantine. */
+enum { GIVE_BACK = 1u << 20 };
+
+static void list_overflow(void *ovf, uint32_t bucketsize, void *arg)
+{
+    (void)bucketsize;
+    qtable *q = arg;
+    q->ovf[q->novf++] = ovf;
+}
+
+static void give_back_pages(qtable *q)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)q->array + page - 1) & ~(page - 1);
+    uintptr_t hi = ((uintptr_t)q->array + q->size) & ~(page - 1);
+    if (q->size < GIVE_BACK || hi <= lo)
+        return;
+    size_t n = each_separate_overflow(q->array, q->size, q->bucketsize, q->b, NULL, NULL);
+    if (n != 0) {
+        q->ovf = malloc(n * sizeof *q->ovf);
+        if (q->ovf == NULL)
+            return; /* (kept whole, then) */
+        q->novf = 0;
+        each_separate_overflow(q->array, q->size, q->bucketsize, q->b, list_overflow, q);
+    }
+    madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 static void table_quarantine(qtable q)
@@ -140,6 +184,7 @@ static void table_quarantine(qtable q)
         free_table(&q);
         return;
     }
+    give_back_pages(&q);
     qtable evicted[TABLE_QUARANTINE];
     size_t nevicted = 0;
     mr_quiet_lock(&tq_lock);
@@ -268,7 +313,7 @@ void mr_release_bucket_array(const mr_maptype *t, mr_map *h, void *array, uint8_
     /* The table goes to the quarantine whole, overflow chains included. */
     if (h->nseparate != 0)
         h->nseparate -= each_separate_overflow(array, size, t->bucketsize, b, NULL, NULL);
-    table_quarantine((qtable){array, size, t->bucketsize, b});
+    table_quarantine((qtable){array, size, t->bucketsize, b, NULL, 0});
 }
 
 /* Out-of-line keys and elements of the live cells of one table: cells
