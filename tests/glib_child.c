@@ -332,16 +332,21 @@ static int hsearch_locked;
 static void *hloader(void *arg)
 {
     int id = GPOINTER_TO_INT(arg) ? 1 : 0;
-    pthread_barrier_wait(&ready);
-    for (int i = 0; i < KEYS / 4; i++) {
+    for (int i = 0; i < KEYS / 4; i++)
         snprintf(hkeys[id][i], sizeof hkeys[id][i], "k%d-%d", id, i);
-        ENTRY e = {hkeys[id][i], NULL}, *out;
-        if (hsearch_locked)
-            g_mutex_lock(&mu);
-        hsearch_r(e, ENTER, &out, &htab); /* LINE(hsearch_enter) */
-        if (hsearch_locked)
-            g_mutex_unlock(&mu);
-    }
+    pthread_barrier_wait(&ready);
+    /* Unlocked, enter the keys again and again (for at most a few
+     * seconds) until the two threads overlap: on a loaded machine one
+     * may run a whole pass while the other is off the CPU. */
+    for (int pass = 0; pass < (hsearch_locked ? 1 : 1000); pass++)
+        for (int i = 0; i < KEYS / 4; i++) {
+            ENTRY e = {hkeys[id][i], NULL}, *out;
+            if (hsearch_locked)
+                g_mutex_lock(&mu);
+            hsearch_r(e, ENTER, &out, &htab); /* LINE(hsearch_enter) */
+            if (hsearch_locked)
+                g_mutex_unlock(&mu);
+        }
     return NULL;
 }
 
