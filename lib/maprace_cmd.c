@@ -10,6 +10,8 @@
  * found by happens-before: two operations that no synchronisation
  * orders, even when they never overlap in time.
  */
+#include "options.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -84,16 +86,6 @@ static const char *tsan_runtime(void)
             return path;
     }
     return NULL;
-}
-
-/* The value of key in a MAPRACE_OPTIONS string (the last one), or "". */
-static void option_value(const char *opts, const char *key, char *out, size_t n)
-{
-    size_t klen = strlen(key);
-    out[0] = '\0';
-    for (const char *p = opts; p != NULL && *p; p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL)
-        if (strncmp(p, key, klen) == 0 && p[klen] == '=')
-            snprintf(out, n, "%.*s", (int)strcspn(p + klen + 1, ":"), p + klen + 1);
 }
 
 static void add_option(char *opts, size_t n, const char *kv)
@@ -180,8 +172,10 @@ int main(int argc, char **argv)
          * maprace's suppressions are TSan's too ("race:FUNCTION" is the
          * same syntax).  What TSAN_OPTIONS says already comes after, so
          * it wins. */
-        char supp[4096], tsan_opts[16384];
-        option_value(opts, "suppressions", supp, sizeof supp);
+        static maprace_options parsed;
+        char err[512], tsan_opts[16384];
+        /* (A wrong option is the library's to report, when it starts.) */
+        const char *supp = maprace_parse_options(opts, false, &parsed, err, sizeof err) ? parsed.suppressions : "";
         const char *old_tsan = getenv("TSAN_OPTIONS");
         snprintf(tsan_opts, sizeof tsan_opts, "ignore_noninstrumented_modules=1%s%s%s%s",
                  old_tsan && old_tsan[0] ? ":" : "", old_tsan ? old_tsan : "", supp[0] ? ":suppressions=" : "", supp);

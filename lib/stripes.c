@@ -7,26 +7,26 @@
 extern void AnnotateIgnoreSyncBegin(const char *file, int line) __attribute__((weak));
 extern void AnnotateIgnoreSyncEnd(const char *file, int line) __attribute__((weak));
 
-void stripe_lock(pthread_mutex_t *mu)
+/* op(mu), with TSan (if present) not recording the synchronisation. */
+static void quietly(int (*op)(pthread_mutex_t *), pthread_mutex_t *mu)
 {
     if (AnnotateIgnoreSyncBegin == NULL || AnnotateIgnoreSyncEnd == NULL) {
-        pthread_mutex_lock(mu);
+        op(mu);
         return;
     }
     AnnotateIgnoreSyncBegin(__FILE__, __LINE__);
-    pthread_mutex_lock(mu);
+    op(mu);
     AnnotateIgnoreSyncEnd(__FILE__, __LINE__);
+}
+
+void stripe_lock(pthread_mutex_t *mu)
+{
+    quietly(pthread_mutex_lock, mu);
 }
 
 void stripe_unlock(pthread_mutex_t *mu)
 {
-    if (AnnotateIgnoreSyncBegin == NULL || AnnotateIgnoreSyncEnd == NULL) {
-        pthread_mutex_unlock(mu);
-        return;
-    }
-    AnnotateIgnoreSyncBegin(__FILE__, __LINE__);
-    pthread_mutex_unlock(mu);
-    AnnotateIgnoreSyncEnd(__FILE__, __LINE__);
+    quietly(pthread_mutex_unlock, mu);
 }
 
 enum { STRIPES = 64 };

@@ -133,24 +133,24 @@ void mr_tsan_table(const void *table, uintptr_t pc, mr_table_op op)
 #define QUIET mr_tsan_on
 #endif
 
-void mr_quiet_lock(pthread_mutex_t *mu)
+/* op(mu), with TSan not recording the synchronisation it makes. */
+static void quietly(int (*op)(pthread_mutex_t *), pthread_mutex_t *mu)
 {
     if (!QUIET) {
-        pthread_mutex_lock(mu);
+        op(mu);
         return;
     }
     AnnotateIgnoreSyncBegin(__FILE__, __LINE__);
-    pthread_mutex_lock(mu);
+    op(mu);
     AnnotateIgnoreSyncEnd(__FILE__, __LINE__);
+}
+
+void mr_quiet_lock(pthread_mutex_t *mu)
+{
+    quietly(pthread_mutex_lock, mu);
 }
 
 void mr_quiet_unlock(pthread_mutex_t *mu)
 {
-    if (!QUIET) {
-        pthread_mutex_unlock(mu);
-        return;
-    }
-    AnnotateIgnoreSyncBegin(__FILE__, __LINE__);
-    pthread_mutex_unlock(mu);
-    AnnotateIgnoreSyncEnd(__FILE__, __LINE__);
+    quietly(pthread_mutex_unlock, mu);
 }

@@ -47,17 +47,16 @@ for c in $compilers; do
         tr '\n' '|' <"$work/err" | grep -qE "\|boom\(\.\.\.\)\|	[^|]*defer_line.c:$boom \+0x[0-9a-f]+\|panic\(\.\.\.\)\|	[^|]*/runtime/panic.c:[0-9]+ \+0x[0-9a-f]+\|panics\(\.\.\.\)\|	[^|]*defer_line.c:$first \+0x"; } ||
         { why_panics="$why_panics [$comp $opt]"; cp "$work/err" "$work/err.panics"; }
 done
-show() { if [ -f "$1" ]; then sed "s/^/# /" "$1" | head -20; fi; }
-[ -z "$why_falls" ]; r=$?
-echo "$([ $r = 0 ] && echo ok || echo not ok) 1 - a deferred call at a function's end: the function shown at its closing brace ($compilers) $why_falls"
-show "$work/err.falls"
-[ -z "$why_early" ]; r=$?
-echo "$([ $r = 0 ] && echo ok || echo not ok) 2 - at an early return: the function shown at its closing brace, never at MR_FRAME $why_early"
-show "$work/err.early"
-[ -z "$why_panics" ]; r=$?
-echo "$([ $r = 0 ] && echo ok || echo not ok) 3 - a deferred call run by a panic: then panic(...), then the panicking line $why_panics"
-show "$work/err.panics"
-[ -z "$why_returns" ]; r=$?
-echo "$([ $r = 0 ] && echo ok || echo not ok) 4 - at MR_RETURN (a value, the last statement, a void function): the function shown at the MR_RETURN taken $why_returns"
-show "$work/err.returns"
+# verdict N WHY DESCRIPTION CASE: ok when WHY is empty, else not ok with
+# WHY and the stderr of the failing run (err.CASE).
+verdict() {
+    if [ -z "$2" ]; then echo "ok $1 - $3"; else
+        echo "not ok $1 - $3 $2"
+        [ -f "$work/err.$4" ] && sed "s/^/# /" "$work/err.$4" | head -20
+    fi
+}
+verdict 1 "$why_falls" "a deferred call at a function's end: the function shown at its closing brace ($compilers)" falls
+verdict 2 "$why_early" "at an early return: the function shown at its closing brace, never at MR_FRAME" early
+verdict 3 "$why_panics" "a deferred call run by a panic: then panic(...), then the panicking line" panics
+verdict 4 "$why_returns" "at MR_RETURN (a value, the last statement, a void function): the function shown at the MR_RETURN taken" returns
 exit 0
