@@ -150,6 +150,18 @@ MR_INLINE void releaseWriting(mr_map *h)
 #endif
 }
 
+/* The write claim as a reader sees it: nonzero while a write is in
+ * progress (the writer's goroutine id) or once the map was freed. */
+MR_INLINE uint64_t claimHolder(const mr_map *h)
+{
+#ifndef MR_NO_RACE_CHECKS
+    return atomic_load_explicit(&((mr_map *)h)->writer, memory_order_relaxed);
+#else
+    (void)h;
+    return 0;
+#endif
+}
+
 MR_INLINE void checkNotWriting(const mr_map *h, mr_mapfault fault)
 {
 #ifndef MR_NO_RACE_CHECKS
@@ -335,5 +347,13 @@ void mr_mark_buckets_empty(const mr_maptype *t, void *array, uint8_t b);
 void mr_quarantine_header(mr_map *h);
 /* The zero value returned by access of an absent key; read-only memory. */
 void *mr_zero_value(const mr_maptype *t);
+/* Its static block, for elements up to MR_ZEROVAL_SIZE bytes: the common
+ * case needs no call (zero_value_of). */
+enum { MR_ZEROVAL_SIZE = 1024 };
+extern const unsigned char mr_zeroVal[MR_ZEROVAL_SIZE];
+MR_INLINE void *zero_value_of(const mr_maptype *t)
+{
+    return MR_LIKELY(t->elemsize <= MR_ZEROVAL_SIZE) ? (void *)mr_zeroVal : mr_zero_value(t);
+}
 
 #endif /* MAPRT_MAP_INTERNAL_H */

@@ -406,7 +406,7 @@ __attribute__((destructor)) static void drain_quarantine(void)
  * zeroes are read-only, so a program that writes through that pointer
  * crashes at the write instead of corrupting every later lookup. */
 
-static const unsigned char zeroVal[1024] __attribute__((aligned(64)));
+const unsigned char mr_zeroVal[MR_ZEROVAL_SIZE] __attribute__((aligned(64)));
 static _Atomic(void *) bigzero;
 static _Atomic size_t bigzero_size;
 static pthread_mutex_t bigzero_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -414,8 +414,8 @@ static pthread_mutex_t bigzero_lock = PTHREAD_MUTEX_INITIALIZER;
 void *mr_zero_value(const mr_maptype *t)
 {
     size_t need = t->elemsize;
-    if (need <= sizeof zeroVal)
-        return (void *)zeroVal;
+    if (need <= sizeof mr_zeroVal)
+        return (void *)mr_zeroVal;
     if (atomic_load_explicit(&bigzero_size, memory_order_acquire) >= need)
         return atomic_load_explicit(&bigzero, memory_order_relaxed);
     /* Larger elements get read-only zero pages, grown as needed and never
