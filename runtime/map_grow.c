@@ -107,6 +107,8 @@ void mr_hashGrow(const mr_maptype *t, mr_map *h)
      * incrementally by growWork() and evacuate(). */
     h->B += bigger;
     h->oldbuckets = oldbuckets;
+    h->nseparate_old = h->nseparate;
+    h->nseparate = 0;
     h->buckets = newbuckets;
     h->nevacuate = 0;
     h->noverflow = 0;

@@ -103,9 +103,12 @@ struct mr_map {
      * parked memory released under it: a safety net (mr_iter_released). */
     _Atomic uint64_t iter_epoch, released_epoch;
     retired parked;
-    /* Overflow buckets allocated one by one (not preallocated) and still
-     * owned: when none, freeing a table need not walk its chains. */
-    size_t nseparate;
+    /* Overflow buckets allocated one by one (not preallocated) hanging
+     * from the current table (they are all made for it: inserts and
+     * evacuation fill only the current table) and from the old one while
+     * growing: a table without any is released without walking its
+     * chains for them. */
+    size_t nseparate, nseparate_old;
     uint32_t ngrow, nsamesizegrow; /* growths so far, for mr_mapgetstats */
     const mr_maptype *type; /* the type it was made with, for reports and checks */
 };

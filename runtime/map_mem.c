@@ -94,8 +94,11 @@ typedef struct qtable {
     size_t size;         /* bytes of the array */
     uint32_t bucketsize;
     uint8_t b;           /* log2 of its main buckets */
-    /* Its separately allocated overflow buckets, listed here once the
-     * array's pages were given back (NULL: found through the array). */
+    /* How many separately allocated overflow buckets hang from it (none,
+     * the common case: nothing to walk the array for), and, once the
+     * array's pages were given back, their list (NULL: found through the
+     * array). */
+    size_t nsep;
     void **ovf;
     size_t novf;
 } qtable;
@@ -138,7 +141,7 @@ static void free_table(const qtable *q)
         for (size_t i = 0; i < q->novf; i++)
             mr_hook_free(MR_ALLOC_OVERFLOW, q->ovf[i], q->bucketsize, NULL);
         free(q->ovf);
-    } else {
+    } else if (q->nsep != 0) {
         each_separate_overflow(q->array, q->size, q->bucketsize, q->b, free_overflow, NULL);
     }
     mr_hook_free(MR_ALLOC_BUCKETS, q->array, q->size, NULL);
@@ -166,7 +169,7 @@ static void give_back_pages(qtable *q)
     uintptr_t hi = ((uintptr_t)q->array + q->size) & ~(page - 1);
     if (q->size < GIVE_BACK || hi <= lo)
         return;
-    size_t n = each_separate_overflow(q->array, q->size, q->bucketsize, q->b, NULL, NULL);
+    size_t n = q->nsep;
     if (n != 0) {
         q->ovf = malloc(n * sizeof *q->ovf);
         if (q->ovf == NULL)
@@ -293,12 +296,24 @@ static void release_overflow_one(void *ovf, uint32_t bucketsize, void *h)
     mr_release(h, MR_ALLOC_OVERFLOW, ovf, bucketsize);
 }
 
+/* The count of separately allocated overflow buckets of one of the map's
+ * two tables. */
+static size_t *separate_count(mr_map *h, const void *array)
+{
+    if (array == h->buckets)
+        return &h->nseparate;
+    if (array == h->oldbuckets)
+        return &h->nseparate_old;
+    mr_throw("runtime: releasing a bucket array the map does not own");
+}
+
 void mr_release_overflow(const mr_maptype *t, mr_map *h, void *array, uint8_t b)
 {
-    if (h->nseparate == 0)
+    size_t *n = separate_count(h, array);
+    if (*n == 0)
         return;
-    h->nseparate -= each_separate_overflow(array, mr_nbuckets_alloc(b) * t->bucketsize, t->bucketsize, b,
-                                           release_overflow_one, h);
+    *n -= each_separate_overflow(array, mr_nbuckets_alloc(b) * t->bucketsize, t->bucketsize, b,
+                                 release_overflow_one, h);
 }
 
 void mr_release_bucket_array(const mr_maptype *t, mr_map *h, void *array, uint8_t b)
@@ -310,10 +325,13 @@ void mr_release_bucket_array(const mr_maptype *t, mr_map *h, void *array, uint8_
         mr_release(h, MR_ALLOC_BUCKETS, array, size);
         return;
     }
-    /* The table goes to the quarantine whole, overflow chains included. */
-    if (h->nseparate != 0)
-        h->nseparate -= each_separate_overflow(array, size, t->bucketsize, b, NULL, NULL);
-    table_quarantine((qtable){array, size, t->bucketsize, b, NULL, 0});
+    /* The table goes to the quarantine whole, overflow chains included;
+     * one without separately allocated overflow buckets (the common case
+     * for large tables, with their preallocated ones) is never walked. */
+    size_t *n = separate_count(h, array);
+    size_t nsep = *n;
+    *n = 0;
+    table_quarantine((qtable){array, size, t->bucketsize, b, nsep, NULL, 0});
 }
 
 /* Out-of-line keys and elements of the live cells of one table: cells
