@@ -4,7 +4,7 @@
 # Runs libmaprt (race checks on), the same code with the checks compiled
 # out, GLib's GHashTable and, when a Go toolchain is installed ($GO, else
 # `go` on the PATH), Go's own map (GO_SOURCE, bench_map.go: the same rows
-# and keys), interleaved, BENCH_RUNS times (default 3); keeps each row's
+# and keys), interleaved, BENCH_RUNS times (default 5); keeps each row's
 # best figure and prints ns/op and the ratios:
 #   checks cost      = maprt / nochecks - 1   (target: <= 3 %)
 #   GHashTable/maprt, Go/maprt = how many times faster maprt is (target: > 1)
@@ -13,7 +13,7 @@
 # checks add (callgrind: exact, where timings on a shared machine are not).
 set -eu
 checks=$1 nochecks=$2 gosrc=${3:-}
-runs=${BENCH_RUNS:-3}
+runs=${BENCH_RUNS:-5}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
