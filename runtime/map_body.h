@@ -130,6 +130,30 @@ MR_INLINE void *mapaccess_body(const mr_maptype *t, mr_map *h, const void *key, 
     return NULL;
 }
 
+/* ---- the bucket a write will touch, asked for before the claim ----------
+ *
+ * The claim's compare-and-swap waits for every earlier store to reach the
+ * cache, and a write to a table far larger than the cache stores into its
+ * bucket's lines (a delete clears the key and element, an assign's caller
+ * fills the element), each a miss: the next write's claim would wait for
+ * them one after another.  Asking for the bucket's lines, for writing, as
+ * soon as the hash is known (before the claim) lets them arrive with the
+ * tophash line, and the claim waits for nothing slow.  Only a hint: B and
+ * buckets are read without the claim, so as atomics, and may be stale. */
+enum { PREFETCH_MIN_B = 14 }; /* 2^14 buckets: megabytes, beyond L2 */
+
+MR_INLINE void prefetch_write_bucket(const mr_maptype *t, mr_map *h, uint64_t hash)
+{
+    uint8_t B = __atomic_load_n(&h->B, __ATOMIC_RELAXED);
+    if (B < PREFETCH_MIN_B)
+        return;
+    char *buckets = __atomic_load_n((char **)&h->buckets, __ATOMIC_RELAXED);
+    const char *p = buckets + (hash & bucketMask(B)) * t->bucketsize, *end = p + t->bucketsize - 1;
+    for (; p < end; p += 64)
+        __builtin_prefetch(p, 1);
+    __builtin_prefetch(end, 1);
+}
+
 /* ---- mapassign -------------------------------------------------------- */
 
 MR_INLINE void *mapassign_body(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc, int kind)
@@ -139,6 +163,7 @@ MR_INLINE void *mapassign_body(const mr_maptype *t, mr_map *h, const void *key, 
     /* Hash before claiming, as Go does, so a user hash that fails leaves
      * the map unclaimed. */
     uint64_t hash = kind_hash(t, kind, key, h->hash0);
+    prefetch_write_bucket(t, h, hash);
     claimWriting(h, pc);
     if (MR_UNLIKELY(h->buckets == NULL))
         h->buckets = mr_makeBucketArray(t, h, 0, NULL, &h->nextOverflow); /* makemap_small: one bucket, made lazily */
@@ -223,6 +248,7 @@ MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, u
     /* Checked before count so a delete racing with a write on an empty map
      * is still seen. */
     uint64_t hash = kind_hash(t, kind, key, h->hash0);
+    prefetch_write_bucket(t, h, hash);
     claimWriting(h, pc);
     if (h->count == 0)
         goto out;
