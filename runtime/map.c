@@ -19,19 +19,11 @@
     default: return body(t, __VA_ARGS__, MR_FAST_NONE);                         \
     }
 
-/* Each operation once per key kind, as a function of its own: the fast
- * kinds' bodies call nothing on their common path, so they compile to leaf
- * functions that save no registers, and the entry points reach them by a
- * tail call.  On a table far larger than the cache, a lookup's time is the
- * cache misses it cannot overlap with its neighbours', and how many
- * lookups the processor keeps in flight at once depends on how few
- * instructions each is: merged into one function with the generic kind's
- * calls, the int64 lookup saved six registers and took 2x as long. */
+#define COLD __attribute__((noinline, cold))
+
 /* A read that found the write claim held: the report (which returns only
  * if the policy lets the program go on), then the lookup, by the generic
  * body, whose hash and equality every map type has. */
-#define COLD __attribute__((noinline, cold))
-
 static COLD void *access1_seen_writer(const mr_maptype *t, mr_map *h, const void *key, uint64_t w)
 {
     mr_map_read_failed(h, w, MR_FAULT_READ);
@@ -47,6 +39,17 @@ static COLD void *access2_seen_writer(const mr_maptype *t, mr_map *h, const void
     return e != NULL ? e : mr_zero_value(t);
 }
 
+/* Each operation once per key kind, as a function of its own: the fast
+ * kinds' bodies call nothing on their common path, so they compile to leaf
+ * functions that save no registers, and the entry points reach them by a
+ * tail call.  On a table far larger than the cache, a lookup's time is the
+ * cache misses it cannot overlap with its neighbours', and how many
+ * lookups the processor keeps in flight at once depends on how few
+ * instructions each is: merged into one function with the generic kind's
+ * calls, the int64 lookup saved six registers and took 2x as long.
+ * (A lookup looks at the claim before the count, where Go looks at the
+ * count first: that also catches a read of an empty map racing with its
+ * first write.) */
 #define PER_KIND(X) X(fast64, MR_FAST64) X(faststr, MR_FASTSTR) X(fast32, MR_FAST32) X(generic, MR_FAST_NONE)
 
 #define KIND_FUNCTIONS(name, kind)                                                                  \

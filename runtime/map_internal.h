@@ -167,14 +167,9 @@ MR_INLINE uint64_t claimHolder(const mr_map *h)
 
 MR_INLINE void checkNotWriting(const mr_map *h, mr_mapfault fault)
 {
-#ifndef MR_NO_RACE_CHECKS
-    uint64_t w = atomic_load_explicit(&((mr_map *)h)->writer, memory_order_relaxed);
+    uint64_t w = claimHolder(h);
     if (MR_UNLIKELY(w != 0))
         mr_map_read_failed(h, w, fault);
-#else
-    (void)h;
-    (void)fault;
-#endif
 }
 
 /* ---- bucket geometry -------------------------------------------------- */

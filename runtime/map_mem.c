@@ -169,7 +169,9 @@ static void give_back_pages(qtable *q)
     uintptr_t hi = ((uintptr_t)q->array + q->size) & ~(page - 1);
     if (q->size < GIVE_BACK || hi <= lo)
         return;
-    size_t n = q->nsep;
+    /* (Counted again by the walk that lists them, which sizes the list:
+     * the map's count only says whether there are any.) */
+    size_t n = q->nsep != 0 ? each_separate_overflow(q->array, q->size, q->bucketsize, q->b, NULL, NULL) : 0;
     if (n != 0) {
         q->ovf = malloc(n * sizeof *q->ovf);
         if (q->ovf == NULL)
