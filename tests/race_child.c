@@ -28,6 +28,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,14 +82,64 @@ static void *iterator(void *arg)
     return NULL;
 }
 
-/* short: the two writers of a round start together and write ten times. */
-static _Atomic int short_go;
+/* short: the two writers of a round start together and write ten times.
+ *
+ * Ten writes take a few microseconds, so they only overlap if both threads
+ * are on a CPU at that very moment, and a loaded machine (make -j check)
+ * rarely arranges that by itself:
+ *  - threads made by one parent tend to share its CPU's run queue, where
+ *    they take turns and never run at once; so each writer is confined to
+ *    a CPU of its own (when the process may use two);
+ *  - a start flag set by main lets the first writer finish while the second
+ *    still waits for its CPU; so each writer spins, counting a heartbeat,
+ *    until it has seen the other's heartbeat move (the other is running
+ *    right now) or the other has started writing (it just was).
+ * Measured on two CPUs each busy with a `yes`: rounds whose writes overlap
+ * went from 0 in ~30000 to about one in four. */
+enum { SHORT_BEATS_SEEN = 3 };
+static _Atomic uint64_t short_beat[2];
+static _Atomic int short_started[2];
+static cpu_set_t short_cpu[2];
+static bool short_pinned;
+
+static void short_rendezvous(int me)
+{
+    int other = 1 - me;
+    uint64_t last = atomic_load(&short_beat[other]);
+    int moved = 0;
+    while (moved < SHORT_BEATS_SEEN && !atomic_load(&short_started[other])) {
+        atomic_fetch_add(&short_beat[me], 1);
+        uint64_t now = atomic_load(&short_beat[other]);
+        if (now != last) {
+            moved++;
+            last = now;
+        }
+    }
+    atomic_store(&short_started[me], 1);
+}
+
+/* The first two CPUs this process may run on, one per writer. */
+static void short_choose_cpus(void)
+{
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+        return;
+    int found = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE && found < 2; cpu++) {
+        if (CPU_ISSET(cpu, &allowed)) {
+            CPU_ZERO(&short_cpu[found]);
+            CPU_SET(cpu, &short_cpu[found]);
+            found++;
+        }
+    }
+    short_pinned = found == 2;
+}
 
 static void *short_writer(void *arg)
 {
-    int64_t base = (int64_t)(intptr_t)arg;
-    while (!atomic_load(&short_go))
-        ;
+    int me = (int)(intptr_t)arg;
+    int64_t base = 100 * me;
+    short_rendezvous(me);
     for (int64_t k = base; k < base + 10; k++)
         *(int64_t *)mr_mapassign(T, shared, &k) = k; /* LINE(short) */
     return NULL;
@@ -96,16 +147,25 @@ static void *short_writer(void *arg)
 
 static void short_rounds(void)
 {
+    short_choose_cpus();
     for (;;) {
         mr_map *m = mr_makemap(T, 0);
         shared = m;
-        atomic_store(&short_go, 0);
-        pthread_t a, b;
-        pthread_create(&a, NULL, short_writer, (void *)(intptr_t)0);
-        pthread_create(&b, NULL, short_writer, (void *)(intptr_t)100);
-        atomic_store(&short_go, 1);
-        pthread_join(a, NULL);
-        pthread_join(b, NULL);
+        for (int i = 0; i < 2; i++) {
+            atomic_store(&short_beat[i], 0);
+            atomic_store(&short_started[i], 0);
+        }
+        pthread_t writers[2];
+        for (int i = 0; i < 2; i++) {
+            pthread_attr_t attr;
+            pthread_attr_init(&attr);
+            if (short_pinned)
+                pthread_attr_setaffinity_np(&attr, sizeof short_cpu[i], &short_cpu[i]);
+            pthread_create(&writers[i], &attr, short_writer, (void *)(intptr_t)i);
+            pthread_attr_destroy(&attr);
+        }
+        for (int i = 0; i < 2; i++)
+            pthread_join(writers[i], NULL);
         mr_mapfree(T, m);
     }
 }
