@@ -261,6 +261,21 @@ MR_INLINE uint64_t match_empty(uint64_t w) { return zero_bytes(w & ~MR_LSB); }
  * overflow buckets)? */
 MR_INLINE bool has_empty_rest(uint64_t w) { return zero_bytes(w) != 0; }
 
+/* Filled slots (tophash minTopHash or more): for a byte below 0x80, adding
+ * 0x80 - minTopHash to its low seven bits sets bit 7 exactly when it is
+ * minTopHash or more; a byte from 0x80 up has bit 7 already. */
+MR_INLINE uint64_t match_filled(uint64_t w)
+{
+    return (w | ((w & MR_LOW7) + MR_LSB * (0x80 - minTopHash))) & ~MR_LOW7;
+}
+
+/* A mask's slots as the eight bits of a byte, bit i for slot i (bit 8*i+7
+ * moves to 56+i: no two products share a bit, so nothing carries). */
+MR_INLINE unsigned slot_bits(uint64_t mask)
+{
+    return (unsigned)(((mask >> 7) * 0x0102040810204080ULL) >> 56);
+}
+
 /* The lowest slot in a mask. */
 MR_INLINE uintptr_t first_slot(uint64_t mask) { return (uintptr_t)__builtin_ctzll(mask) >> 3; }
 

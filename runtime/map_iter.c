@@ -85,45 +85,58 @@ static MR_NOINLINE bool iter_end(mr_mapiter *it)
     return false;
 }
 
+/* The cells of b holding an entry, as bits in the order an iteration
+ * visits them: bit j is cell (j + offset) % bucketCnt. */
+MR_INLINE unsigned filled_cells(const bmap *b, unsigned offset)
+{
+    unsigned cells = slot_bits(match_filled(load_tophash(b)));
+    return ((cells >> offset) | (cells << (bucketCnt - offset))) & ((1u << bucketCnt) - 1);
+}
+
 /* The common case, taken while the table is the one the iteration began
  * with, no growth is under way and the iteration is not inside an old
  * bucket: no cell it reads is marked evacuated, every filled cell is
  * golden data, and no key needs looking up again.  (checkbucket_ is
- * noCheck already, which is why this path was taken.) */
+ * noCheck already, which is why this path was taken.)
+ *
+ * A bucket's filled cells are found once, when the iteration enters it,
+ * and kept in cells_; a step takes the next one.  Cells filled after that
+ * are not visited (Go lets an iteration skip entries added during it);
+ * a cell emptied since is skipped, as a deleted entry must not be
+ * produced. */
 MR_INLINE bool iternext_stable(mr_mapiter *it, const mr_maptype *t)
 {
-    uintptr_t bucket = it->bucket_;
     bmap *b = it->bptr_;
-    uintptr_t i = it->i_;
-    const uintptr_t offset = it->offset_;
-    const uintptr_t keysize = t->slotkeysize, elemsize = t->slotelemsize;
+    unsigned cells = it->cells_;
+    const unsigned offset = it->offset_;
     for (;;) {
-        if (b == NULL) {
-            if (bucket == it->startbucket_ && it->wrapped_)
-                return iter_end(it);
-            b = bucketAt(t, it->buckets_, bucket);
-            bucket = next_bucket(it, bucket);
-            i = 0;
-        }
-        for (; i < bucketCnt; i++) {
-            uintptr_t offi = (i + offset) & (bucketCnt - 1);
-            if (b->tophash[offi] < minTopHash)
+        while (cells != 0) {
+            uintptr_t offi = (__builtin_ctz(cells) + offset) & (bucketCnt - 1);
+            cells &= cells - 1;
+            if (MR_UNLIKELY(b->tophash[offi] < minTopHash))
                 continue;
-            char *k = (char *)b + dataOffset + offi * keysize;
-            char *e = (char *)b + dataOffset + bucketCnt * keysize + offi * elemsize;
+            char *k = (char *)b + dataOffset + offi * t->slotkeysize;
+            char *e = (char *)b + dataOffset + bucketCnt * t->slotkeysize + offi * t->slotelemsize;
             if (MR_UNLIKELY(t->indirect)) {
                 k = slotkey(t, k);
                 e = slotelem(t, e);
             }
             it->key = k;
             it->elem = e;
-            it->bucket_ = bucket;
             it->bptr_ = b;
-            it->i_ = (uint8_t)(i + 1);
+            it->cells_ = (uint8_t)cells;
             return true;
         }
-        b = overflow(t, b);
-        i = 0;
+        if (b != NULL)
+            b = overflow(t, b);
+        if (b == NULL) {
+            uintptr_t bucket = it->bucket_;
+            if (bucket == it->startbucket_ && it->wrapped_)
+                return iter_end(it);
+            b = bucketAt(t, it->buckets_, bucket);
+            it->bucket_ = next_bucket(it, bucket);
+        }
+        cells = filled_cells(b, offset);
     }
 }
 
@@ -139,7 +152,8 @@ static MR_NOINLINE bool iternext_general(mr_mapiter *it)
         mr_iter_released(it);
     uintptr_t bucket = it->bucket_;
     bmap *b = it->bptr_;
-    uintptr_t i = it->i_;
+    /* (The next cell to look at: the first still to visit, if any.) */
+    uintptr_t i = it->cells_ != 0 ? (uintptr_t)__builtin_ctz(it->cells_) : bucketCnt;
     uintptr_t checkBucket = it->checkbucket_;
 
 next:
@@ -227,7 +241,7 @@ next:
         }
         it->bucket_ = bucket;
         it->bptr_ = b;
-        it->i_ = (uint8_t)(i + 1);
+        it->cells_ = (uint8_t)(((1u << bucketCnt) - 1) << (i + 1)); /* every later cell */
         it->checkbucket_ = checkBucket;
         return true;
     }

@@ -231,7 +231,7 @@ typedef struct mr_mapiter {
     uintptr_t bucket_;
     uintptr_t checkbucket_;
     uint8_t offset_;
-    uint8_t i_;
+    uint8_t cells_;     /* current bucket's cells still to visit, in visiting order */
     uint8_t b_;
     uint8_t wrapped_;
     uint8_t state_;
