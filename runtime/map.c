@@ -11,14 +11,6 @@
 #include "tsan.h"
 
 
-#define DISPATCH(body, t, ...)                                                  \
-    switch ((t)->fastkind) {                                                    \
-    case MR_FAST64: return body(t, __VA_ARGS__, MR_FAST64);                     \
-    case MR_FASTSTR: return body(t, __VA_ARGS__, MR_FASTSTR);                   \
-    case MR_FAST32: return body(t, __VA_ARGS__, MR_FAST32);                     \
-    default: return body(t, __VA_ARGS__, MR_FAST_NONE);                         \
-    }
-
 #define COLD __attribute__((noinline, cold))
 
 /* A read that found the write claim held: the report (which returns only
@@ -83,6 +75,10 @@ static COLD void *access2_seen_writer(const mr_maptype *t, mr_map *h, const void
     static MR_NOINLINE void delete_##name(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc) \
     {                                                                                               \
         mapdelete_body(t, h, key, pc, kind);                                                        \
+    }                                                                                               \
+    static MR_NOINLINE void evacuate_##name(const mr_maptype *t, mr_map *h, uintptr_t oldbucket)  \
+    {                                                                                               \
+        evacuate_body(t, h, oldbucket, kind);                                                       \
     }
 PER_KIND(KIND_FUNCTIONS)
 
@@ -215,7 +211,7 @@ void mr_mapfree(const mr_maptype *t, mr_map *h)
 
 void mr_evacuate(const mr_maptype *t, mr_map *h, uintptr_t oldbucket)
 {
-    DISPATCH(evacuate_body, t, h, oldbucket)
+    BY_KIND(evacuate, t, h, oldbucket)
 }
 
 /* Go's mapaccessK: the stored key and element for key, used by iterators
