@@ -30,7 +30,16 @@ extern void __tsan_external_read(void *addr, void *caller_pc, void *tag) __attri
 extern void __tsan_external_write(void *addr, void *caller_pc, void *tag) __attribute__((weak));
 extern void __tsan_external_assign_tag(void *addr, void *tag) __attribute__((weak));
 extern void __tsan_func_entry(void *call_pc) __attribute__((weak));
+/* TSan's runtime takes no argument; GCC's builtin of the same name, seen
+ * when this file is itself built with -fsanitize=thread, takes a pointer
+ * (ignored): declare it the way the compiler knows it. */
+#ifdef __SANITIZE_THREAD__
+extern void __tsan_func_exit(void *unused) __attribute__((weak));
+#define TSAN_FUNC_EXIT() __tsan_func_exit(NULL)
+#else
 extern void __tsan_func_exit(void) __attribute__((weak));
+#define TSAN_FUNC_EXIT() __tsan_func_exit()
+#endif
 extern void AnnotateIgnoreSyncBegin(const char *file, int line) __attribute__((weak));
 extern void AnnotateIgnoreSyncEnd(const char *file, int line) __attribute__((weak));
 
@@ -73,7 +82,7 @@ __attribute__((constructor)) static void tsan_register(void)
     do {                                                                       \
         __tsan_func_entry((void *)(pc));                                       \
         tell((void *)(h), NULL, tags[tag]);                                    \
-        __tsan_func_exit();                                                    \
+        TSAN_FUNC_EXIT();                                                      \
     } while (0)
 
 void mr_tsan_made(const void *h)
