@@ -4,6 +4,8 @@
  * the unsynchronised ones.
  *
  *     hb_child apart      two threads write a map 2 ms apart, no lock
+ *                         (2 ms after the first operation is over, in
+ *                         every scenario)
  *     hb_child mutex      the same under a mutex: ordered
  *     hb_child joined     the second thread starts after the first was
  *                         joined: ordered
@@ -17,6 +19,7 @@
 #include <maprt_go.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -32,16 +35,37 @@ static void pause_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* The first operation of a pair is over.  A sleep alone does not say so
+ * on a loaded machine (the first thread may not have run yet), and any
+ * synchronisation TSan can see would order the two operations; so the
+ * second waits for this flag, which TSan does not see (this program is
+ * not instrumented), then 2 ms more. */
+static _Atomic int first_done;
+
+static void first_over(void)
+{
+    atomic_store_explicit(&first_done, 1, memory_order_relaxed);
+}
+
+static void after_first(void)
+{
+    while (!atomic_load_explicit(&first_done, memory_order_relaxed))
+        pause_ms(1);
+    pause_ms(2);
+}
+
 static void *writer(void *arg)
 {
     int64_t k = (int64_t)(intptr_t)arg;
     if (k > 0)
-        pause_ms(2);
+        after_first();
     if (locked)
         pthread_mutex_lock(&mu);
     *(int64_t *)mr_mapassign(T, m, &k) = k; /* LINE(write) */
     if (locked)
         pthread_mutex_unlock(&mu);
+    if (k == 0)
+        first_over();
     return NULL;
 }
 
@@ -62,6 +86,7 @@ static void drop_session(void *arg)
     (void)arg;
     int64_t k = 7;
     mr_mapdelete(T, m, &k); /* LINE(deferred_delete) */
+    first_over();
 }
 
 static void session(void *arg)
@@ -86,14 +111,14 @@ int main(int argc, char **argv)
         pair(1);
     } else if (strcmp(mode, "deferred") == 0) {
         mr_go(session, NULL);
-        pause_ms(2);
+        after_first();
         bool ok;
         mr_mapaccess2(T, m, &seven, &ok); /* LINE(read) */
         pause_ms(20); /* (the goroutine ends before main) */
     } else if (strcmp(mode, "iterate") == 0) {
         pthread_t a;
         pthread_create(&a, NULL, writer, (void *)(intptr_t)0);
-        pause_ms(2);
+        after_first();
         mr_mapiter it;
         mr_mapiterinit(T, m, &it); /* LINE(range) */
         while (mr_mapiternext(&it))
