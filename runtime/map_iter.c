@@ -12,9 +12,13 @@
 #include "map_internal.h"
 #include "tsan.h"
 
-/* (ITER_TOLD: open, each step told to ThreadSanitizer; a state of its
- * own so that the steps of other iterations test nothing more.) */
-enum { ITER_IDLE = 0, ITER_OPEN = 1, ITER_TOLD = 2 };
+/* (ITER_OPEN: open, and the next step may take the common path if the
+ * table is still the one the iteration began with: the map's keys and
+ * elements are in its cells, and the step is not inside an old bucket.
+ * ITER_SLOW: open, but one of those is not so.  ITER_TOLD: open, each step
+ * told to ThreadSanitizer.  The last two are states of their own so that
+ * the common step tests nothing more.) */
+enum { ITER_IDLE = 0, ITER_OPEN = 1, ITER_TOLD = 2, ITER_SLOW = 3 };
 
 void mr_mapiterinit(const mr_maptype *t, mr_map *h, mr_mapiter *it)
 {
@@ -46,7 +50,7 @@ void mr_mapiterinit(const mr_maptype *t, mr_map *h, mr_mapiter *it)
     uint32_t open = last != (void *)it ? atomic_fetch_add_explicit(&h->iterators, 1, memory_order_acq_rel) + 1
                                        : atomic_load_explicit(&h->iterators, memory_order_acquire);
     it->epoch_ = atomic_fetch_add_explicit(&h->iter_epoch, 1, memory_order_acq_rel) + 1;
-    it->state_ = mr_tsan_on ? ITER_TOLD : ITER_OPEN;
+    it->state_ = mr_tsan_on ? ITER_TOLD : t->indirect ? ITER_SLOW : ITER_OPEN;
     /* The only open iteration is this one, begun on the current table:
      * what was parked for earlier ones can go (Go's pop idiom, range,
      * delete, break, leaves each iteration open: without this the map
@@ -104,7 +108,7 @@ MR_INLINE unsigned filled_cells(const bmap *b, unsigned offset)
  * are not visited (Go lets an iteration skip entries added during it);
  * a cell emptied since is skipped, as a deleted entry must not be
  * produced. */
-MR_INLINE bool iternext_stable(mr_mapiter *it, const mr_maptype *t)
+MR_INLINE bool iternext_stable(mr_mapiter *it, const mr_maptype *t, bool maybe_indirect)
 {
     bmap *b = it->bptr_;
     unsigned cells = it->cells_;
@@ -117,7 +121,7 @@ MR_INLINE bool iternext_stable(mr_mapiter *it, const mr_maptype *t)
                 continue;
             char *k = (char *)b + dataOffset + offi * t->slotkeysize;
             char *e = (char *)b + dataOffset + bucketCnt * t->slotkeysize + offi * t->slotelemsize;
-            if (MR_UNLIKELY(t->indirect)) {
+            if (maybe_indirect && t->indirect) {
                 k = slotkey(t, k);
                 e = slotelem(t, e);
             }
@@ -243,6 +247,8 @@ next:
         it->bptr_ = b;
         it->cells_ = (uint8_t)(((1u << bucketCnt) - 1) << (i + 1)); /* every later cell */
         it->checkbucket_ = checkBucket;
+        if (it->state_ != ITER_TOLD)
+            it->state_ = checkBucket == noCheck && !t->indirect ? ITER_OPEN : ITER_SLOW;
         return true;
     }
     b = overflow(t, b);
@@ -258,20 +264,21 @@ MR_INLINE bool iternext_after_check(mr_mapiter *it)
     /* (checkbucket_ set means the current bucket is an old one, walked
      * with a filter, even if the growth has finished since.) */
     if (MR_LIKELY(h->buckets == it->buckets_ && h->oldbuckets == NULL && it->checkbucket_ == noCheck))
-        return iternext_stable(it, it->t_); /* (the live table only: nothing parked is read) */
+        return iternext_stable(it, it->t_, true); /* (the live table only: nothing parked is read) */
     return iternext_general(it);
 }
 
-/* A step of an iteration that is over (or never began), or one told to
- * ThreadSanitizer. */
+/* A step of an iteration that is over (or never began), one told to
+ * ThreadSanitizer, or one that cannot take the common path. */
 static __attribute__((noinline, cold)) bool iternext_unusual(mr_mapiter *it, uintptr_t pc)
 {
-    if (it->state_ != ITER_TOLD) {
+    if (it->state_ == ITER_IDLE) {
         it->key = NULL;
         it->elem = NULL;
         return false;
     }
-    mr_tsan_iterate(it->h_, pc);
+    if (it->state_ == ITER_TOLD)
+        mr_tsan_iterate(it->h_, pc);
     checkNotWriting(it->h_, MR_FAULT_ITERATE);
     return iternext_after_check(it);
 }
@@ -292,8 +299,11 @@ bool mr_mapiternext(mr_mapiter *it)
 {
     if (MR_UNLIKELY(it->state_ != ITER_OPEN))
         return iternext_unusual(it, (uintptr_t)__builtin_return_address(0));
-    uint64_t w = claimHolder(it->h_);
+    mr_map *h = it->h_;
+    uint64_t w = claimHolder(h);
     if (MR_UNLIKELY(w != 0))
         return iternext_seen_writer(it, w);
-    return iternext_after_check(it);
+    if (MR_LIKELY(h->buckets == it->buckets_ && h->oldbuckets == NULL))
+        return iternext_stable(it, it->t_, false); /* (ITER_OPEN: cells hold keys and elements) */
+    return iternext_general(it);
 }

@@ -235,6 +235,49 @@ static void during_growth(void)
     mr_mapfree(T, m);
 }
 
+/* An iteration begun mid-growth whose first step is inside an old bucket
+ * (walked with a filter: only the entries bound for the new bucket being
+ * visited), with the growth finished right after that step: the rest of
+ * that old bucket must still be walked with its filter, although the
+ * table now looks stable.  Any one map may have nothing left to produce
+ * in that bucket, so many are tried. */
+static void growth_done_inside_old_bucket(void)
+{
+    enum { MAPS = 50 };
+    int good = 0, inside = 0;
+    for (int trial = 0; trial < MAPS; trial++) {
+        mr_map *m = mr_makemap(T, 0);
+        int64_t n = 0;
+        mr_mapstats st;
+        do {
+            *(int64_t *)mr_mapassign(T, m, &n) = n;
+            n++;
+            mr_mapgetstats(m, &st);
+        } while (!(st.growing && st.B >= 8));
+        mr_mapiter it;
+        mr_mapiterinit(T, m, &it);
+        memset(seen, 0, sizeof seen);
+        bool first = true, bad = false;
+        while (mr_mapiternext(&it)) {
+            int64_t k = *(const int64_t *)it.key;
+            bad |= k < 0 || k >= n || seen[k]++ != 0;
+            if (first) {
+                first = false;
+                inside += it.checkbucket_ != (uintptr_t)-1;
+                for (int64_t u = 0; u < n; u++) /* (each write moves old buckets) */
+                    *(int64_t *)mr_mapassign(T, m, &u) = u;
+                mr_mapgetstats(m, &st);
+                bad |= st.growing;
+            }
+        }
+        good += !bad && each_once(n);
+        mr_mapfree(T, m);
+    }
+    ok(good == MAPS && inside > MAPS / 2,
+       "growth finished while the iteration is inside an old bucket (%d of %d maps): each entry once in %d",
+       inside, MAPS, good);
+}
+
 static void clear_and_stop(void)
 {
     mr_map *m = filled(2000);
@@ -338,6 +381,7 @@ int main(void)
     delete_during();
     insert_during();
     during_growth();
+    growth_done_inside_old_bucket();
     clear_and_stop();
     return tap_done();
 }
