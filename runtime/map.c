@@ -10,7 +10,6 @@
 #include "map_internal.h"
 #include "tsan.h"
 
-
 #define COLD __attribute__((noinline, cold))
 
 /* A read that found the write claim held: the report (which returns only

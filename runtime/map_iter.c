@@ -256,6 +256,12 @@ next:
     goto next;
 }
 
+/* Is the table the one the iteration began with, and no growth under way? */
+MR_INLINE bool table_unchanged(const mr_mapiter *it, const mr_map *h)
+{
+    return h->buckets == it->buckets_ && h->oldbuckets == NULL;
+}
+
 /* The step once the claim was looked at: the common case inline, every
  * other by a tail call. */
 MR_INLINE bool iternext_after_check(mr_mapiter *it)
@@ -263,7 +269,7 @@ MR_INLINE bool iternext_after_check(mr_mapiter *it)
     mr_map *h = it->h_;
     /* (checkbucket_ set means the current bucket is an old one, walked
      * with a filter, even if the growth has finished since.) */
-    if (MR_LIKELY(h->buckets == it->buckets_ && h->oldbuckets == NULL && it->checkbucket_ == noCheck))
+    if (MR_LIKELY(table_unchanged(it, h) && it->checkbucket_ == noCheck))
         return iternext_stable(it, it->t_, true); /* (the live table only: nothing parked is read) */
     return iternext_general(it);
 }
@@ -303,7 +309,7 @@ bool mr_mapiternext(mr_mapiter *it)
     uint64_t w = claimHolder(h);
     if (MR_UNLIKELY(w != 0))
         return iternext_seen_writer(it, w);
-    if (MR_LIKELY(h->buckets == it->buckets_ && h->oldbuckets == NULL))
+    if (MR_LIKELY(table_unchanged(it, h)))
         return iternext_stable(it, it->t_, false); /* (ITER_OPEN: cells hold keys and elements) */
     return iternext_general(it);
 }

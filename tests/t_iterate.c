@@ -192,17 +192,28 @@ static void insert_during(void)
     mr_mapfree(T, m);
 }
 
+/* A map of keys 0..*n-1 (elements k*10), filled until a growth to at
+ * least 2^minB buckets has just begun. */
+static mr_map *caught_mid_growth(uint8_t minB, int64_t *n)
+{
+    mr_map *m = mr_makemap(T, 0);
+    mr_mapstats st;
+    *n = 0;
+    do {
+        *(int64_t *)mr_mapassign(T, m, n) = *n * 10;
+        ++*n;
+        mr_mapgetstats(m, &st);
+    } while (!(st.growing && st.B >= minB));
+    return m;
+}
+
 static void during_growth(void)
 {
     /* Stop inserting right after a growth begins, then iterate. */
-    mr_map *m = mr_makemap(T, 0);
-    int64_t n = 0;
+    int64_t n;
+    mr_map *m = caught_mid_growth(10, &n);
     mr_mapstats st;
-    do {
-        *(int64_t *)mr_mapassign(T, m, &n) = n * 10;
-        n++;
-        mr_mapgetstats(m, &st);
-    } while (!(st.growing && st.B >= 10));
+    mr_mapgetstats(m, &st);
     ok(st.growing && st.nevacuate < st.oldbuckets, "setup: map of %lld entries caught mid-growth (B=%u)",
        (long long)n, st.B);
     long got = count_all(m);
@@ -246,14 +257,9 @@ static void growth_done_inside_old_bucket(void)
     enum { MAPS = 50 };
     int good = 0, inside = 0;
     for (int trial = 0; trial < MAPS; trial++) {
-        mr_map *m = mr_makemap(T, 0);
-        int64_t n = 0;
+        int64_t n;
+        mr_map *m = caught_mid_growth(8, &n);
         mr_mapstats st;
-        do {
-            *(int64_t *)mr_mapassign(T, m, &n) = n;
-            n++;
-            mr_mapgetstats(m, &st);
-        } while (!(st.growing && st.B >= 8));
         mr_mapiter it;
         mr_mapiterinit(T, m, &it);
         memset(seen, 0, sizeof seen);
