@@ -129,11 +129,18 @@ status=$?
 [ "$status" = 0 ] && [ ! -s "$work/err" ] && grep -q "churn: done" "$work/out" && ! ls "$work"/churn.*.jsonl >/dev/null 2>&1
 report $? "eight goroutines making and freeing maps under the preload: no report, no log" "$work/err"
 
-# 21: fork in a threaded program under the preload.
-"$maprace" -o "$work/fork" "$child" fork >"$work/out" 2>"$work/err"
-status=$?
-[ "$status" = 0 ] && grep -q "fork: 0 of 20 children failed" "$work/out"
-report $? "fork while goroutines use maps: the children work (one goroutine each) and exit 0" "$work/out"
+# 21: fork in a threaded program under the preload.  Not in a sanitizer
+# build: GCC 12's ASan does not hold its allocator's locks across fork, so
+# a child forked while another thread allocates can wait forever on a lock
+# nobody will release (seen: a child stuck in calloc for 12 minutes).
+if [ -n "$MAPRACE_SANITIZED" ]; then
+    n=$((n + 1)); echo "ok $n # SKIP a sanitizer build (ASan's allocator can deadlock a forked child)"
+else
+    "$maprace" -o "$work/fork" "$child" fork >"$work/out" 2>"$work/err"
+    status=$?
+    [ "$status" = 0 ] && grep -q "fork: 0 of 20 children failed" "$work/out"
+    report $? "fork while goroutines use maps: the children work (one goroutine each) and exit 0" "$work/out"
+fi
 
 # 22: what the maprace command cannot run, named as shells name it.
 "$maprace" "$work" >/dev/null 2>"$work/err"
