@@ -17,9 +17,14 @@ report() { # ok? description [log]
     if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; [ -n "$3" ] && sed 's/^/# /' "$3" | head -40; fi
 }
 
-# 1-4: the flagship race under maprace.
-"$maprace" -o "$work/races" "$ex/defer_writes" >"$work/out" 2>"$work/err"
-status=$?
+# 1-4: the flagship race under maprace.  Its goroutines can miss each other
+# on a loaded machine (the example says so when they do, exit 0), so it is
+# run again, at most five times, until they meet.
+for attempt in 1 2 3 4 5; do
+    "$maprace" -o "$work/races" "$ex/defer_writes" >"$work/out" 2>"$work/err"
+    status=$?
+    [ "$status" = 0 ] || break
+done
 grep -q "^maprace: map 0x[0-9a-f]* (map\[int64\]int64), made by goroutine 1 at$" "$work/err" &&
     grep -q "^maprace: deferred calls that touched it:$" "$work/err" &&
     [ "$(grep -c "cleanup_sessions(...), deferred at serve (/.*/examples/defer_writes.c:[0-9]*), run at goroutine exit (its function returned): delete x[0-9]* \[running at the race\]" "$work/err")" = 2 ]
