@@ -307,6 +307,8 @@ void mr_mapgetstats(const mr_map *h, mr_mapstats *st)
     st->parkedbytes = h->parked.bytes;
     st->growths = h->ngrow;
     st->samesizegrowths = h->nsamesizegrow;
+    uint64_t bias = atomic_load_explicit(&((mr_map *)h)->bias, memory_order_relaxed);
+    st->bias = bias == MR_BIAS_NONE || bias == MR_BIAS_REVOKING ? 0 : bias;
 }
 
 /* mapclear deletes all keys from a map, keeping its buckets. */

@@ -262,9 +262,7 @@ void mr_release_parked_if_free(mr_map *h)
 #ifndef MR_NO_RACE_CHECKS
     /* The write claim keeps writers, and other iterations doing the same,
      * away from the parked list; a map being written is left as it is. */
-    uint64_t free_claim = 0;
-    if (!atomic_compare_exchange_strong_explicit(&h->writer, &free_claim, mr_getg_id(), memory_order_acquire,
-                                                 memory_order_relaxed))
+    if (!mr_claim_try(h))
         return;
     mr_release_parked(h);
     atomic_store_explicit(&h->writer, 0, memory_order_release);
@@ -398,6 +396,8 @@ __attribute__((constructor)) static void quarantine_atfork(void)
 
 void mr_quarantine_header(mr_map *h)
 {
+    /* No claim of the freed map may be a plain store (over the poison). */
+    atomic_store_explicit(&h->bias, MR_BIAS_NONE, memory_order_relaxed);
     atomic_store_explicit(&h->writer, MR_WRITER_FREED, memory_order_release);
     pthread_mutex_lock(&quarantine_lock);
     mr_map *evicted = quarantine[quarantine_next];

@@ -201,6 +201,8 @@ typedef struct mr_mapstats {
     size_t parkedbytes;  /* ... and their size in bytes */
     size_t growths;      /* growths begun since the map was made */
     size_t samesizegrowths; /* ... of which to a table of the same size */
+    uint64_t bias;       /* the goroutine whose writes claim the map without a
+                            locked instruction: its only writer so far (0: none) */
 } mr_mapstats;
 MR_API void mr_mapgetstats(const mr_map *h, mr_mapstats *st);
 
