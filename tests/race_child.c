@@ -4,7 +4,15 @@
  *   race_child writes      two threads write one map, unsynchronised
  *   race_child writes-1cpu the same, the process confined to one CPU (Go
  *                          never detects this: its flag is not atomic)
+ *   race_child biased      main, which filled the map and so owns its write
+ *                          bias (claims without a locked instruction),
+ *                          writes on while a second writer starts
  *   race_child readwrite   one thread reads while another writes
+ *   race_child bias        prints a map's write bias (mr_mapstats.bias) after
+ *                          main's write and after another goroutine's, then
+ *                          for 300 maps each written by main and then by a
+ *                          new thread (no race): the bias of the first and
+ *                          of the last (biasing stops after 256 revocations)
  *   race_child iterwrite   one thread iterates while another writes
  *   race_child locked      eight threads share a map under a mutex (no report)
  *   race_child nilassign   assignment to the nil map
@@ -201,6 +209,52 @@ static void run_pair(void *(*a)(void *), void *(*b)(void *))
     pthread_join(tb, NULL);
 }
 
+static uint64_t bias_of(mr_map *m)
+{
+    mr_mapstats st;
+    mr_mapgetstats(m, &st);
+    return st.bias;
+}
+
+static void *write_once(void *m)
+{
+    int64_t k = 7;
+    *(int64_t *)mr_mapassign(T, m, &k) = 1;
+    return NULL;
+}
+
+/* Writes by main, then by another thread once main is done (no race). */
+static uint64_t handed_over(mr_map *m, uint64_t *before)
+{
+    write_once(m);
+    *before = bias_of(m);
+    pthread_t th;
+    pthread_create(&th, NULL, write_once, m);
+    pthread_join(th, NULL);
+    return bias_of(m);
+}
+
+static void bias_report(void)
+{
+    uint64_t before, after = handed_over(shared, &before);
+    printf("bias: main %llu, after another goroutine %llu\n", (unsigned long long)before,
+           (unsigned long long)after);
+    uint64_t first = 0, last = 0;
+    for (int i = 0; i < 300; i++) {
+        mr_map *m = mr_makemap(T, 0);
+        uint64_t b;
+        handed_over(m, &b);
+        if (i == 0)
+            first = b;
+        last = b;
+        if (mr_maplen(m) != 1)
+            printf("bias: map %d lost its entry\n", i);
+        mr_mapfree(T, m);
+    }
+    printf("bias: 300 maps handed over: the first biased to %llu, the last to %llu\n", (unsigned long long)first,
+           (unsigned long long)last);
+}
+
 static void at_exit_handler(void)
 {
     static const char msg[] = "atexit handler ran\n";
@@ -231,6 +285,14 @@ int main(int argc, char **argv)
             return 65;
         }
         run_pair(writer, writer);
+    } else if (strcmp(mode, "biased") == 0) {
+        /* The second writer's first write revokes main's bias while main
+         * is writing with plain stores. */
+        pthread_t th;
+        pthread_create(&th, NULL, writer, (void *)(intptr_t)1000);
+        writer(NULL);
+    } else if (strcmp(mode, "bias") == 0) {
+        bias_report();
     } else if (strcmp(mode, "readwrite") == 0) {
         run_pair(reader, writer);
     } else if (strcmp(mode, "iterwrite") == 0) {
