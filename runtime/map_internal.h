@@ -158,7 +158,7 @@ MR_INLINE void claimWriting(mr_map *h, uintptr_t pc)
         atomic_store_explicit(&h->writer, me, memory_order_relaxed);
         atomic_signal_fence(memory_order_seq_cst);
         if (MR_UNLIKELY(atomic_load_explicit(&h->bias, memory_order_relaxed) != me))
-            atomic_thread_fence(memory_order_seq_cst); /* revoked meanwhile: map_claim.c */
+            atomic_fetch_or_explicit(&h->writer, 0, memory_order_seq_cst); /* revoked meanwhile: a fence (map_claim.c) */
     } else {
         uint64_t expected = 0;
         while (MR_UNLIKELY(!atomic_compare_exchange_strong_explicit(&h->writer, &expected, me,
