@@ -37,6 +37,7 @@
 #include "map_internal.h"
 
 #include <linux/membarrier.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,17 @@
 #include <unistd.h>
 
 enum { MAX_REVOCATIONS = 256 };
+
+/* Revocations one at a time, and none across fork: a child forked while
+ * another thread was between REVOKING and NONE would wait forever. */
+static pthread_mutex_t revoke_lock = PTHREAD_MUTEX_INITIALIZER;
+static void revoke_lock_for_fork(void) { pthread_mutex_lock(&revoke_lock); }
+static void revoke_unlock_after_fork(void) { pthread_mutex_unlock(&revoke_lock); }
+
+__attribute__((constructor)) static void revoke_atfork(void)
+{
+    pthread_atfork(revoke_lock_for_fork, revoke_unlock_after_fork, revoke_unlock_after_fork);
+}
 
 enum { BIAS_UNKNOWN, BIAS_ON, BIAS_OFF };
 static _Atomic int bias_state;
@@ -104,13 +116,17 @@ uint64_t mr_bias_settle(mr_map *h, uint64_t me, uint64_t seen)
             continue;
         }
         /* Another goroutine's bias: revoke it. */
-        if (atomic_compare_exchange_strong_explicit(&h->bias, &seen, MR_BIAS_REVOKING, memory_order_acq_rel,
-                                                    memory_order_acquire)) {
+        pthread_mutex_lock(&revoke_lock);
+        bool won = atomic_compare_exchange_strong_explicit(&h->bias, &seen, MR_BIAS_REVOKING, memory_order_acq_rel,
+                                                           memory_order_acquire);
+        if (won) {
             barrier_all_threads();
             atomic_fetch_add_explicit(&revocations, 1, memory_order_relaxed);
             atomic_store_explicit(&h->bias, MR_BIAS_NONE, memory_order_release);
-            return MR_BIAS_NONE;
         }
+        pthread_mutex_unlock(&revoke_lock);
+        if (won)
+            return MR_BIAS_NONE;
     }
 }
 
