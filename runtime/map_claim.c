@@ -135,9 +135,7 @@ uint64_t mr_bias_settle(mr_map *h, uint64_t me, uint64_t seen)
 bool mr_claim_try(mr_map *h)
 {
     uint64_t me = mr_getg_id();
-    uint64_t bias = atomic_load_explicit(&h->bias, memory_order_acquire);
-    if (bias != me && bias != MR_BIAS_NONE)
-        mr_bias_settle(h, me, bias);
+    settled_bias(h, me);
     uint64_t free_claim = 0;
     return atomic_compare_exchange_strong_explicit(&h->writer, &free_claim, me, memory_order_acquire,
                                                    memory_order_relaxed);

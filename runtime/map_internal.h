@@ -144,14 +144,21 @@ __attribute__((noinline, cold)) uint64_t mr_bias_settle(mr_map *h, uint64_t me, 
  * false (and nothing done) if it is held. */
 bool mr_claim_try(mr_map *h);
 
+/* The map's bias as it stands for a writer `me`: me (its claims may be
+ * plain stores) or MR_BIAS_NONE (compare-and-swap). */
+MR_INLINE uint64_t settled_bias(mr_map *h, uint64_t me)
+{
+    uint64_t bias = atomic_load_explicit(&h->bias, memory_order_relaxed);
+    if (MR_UNLIKELY(bias != me && bias != MR_BIAS_NONE))
+        bias = mr_bias_settle(h, me, bias);
+    return bias;
+}
+
 MR_INLINE void claimWriting(mr_map *h, uintptr_t pc)
 {
 #ifndef MR_NO_RACE_CHECKS
     uint64_t me = mr_getg_id();
-    uint64_t bias = atomic_load_explicit(&h->bias, memory_order_relaxed);
-    if (MR_UNLIKELY(bias != me && bias != MR_BIAS_NONE))
-        bias = mr_bias_settle(h, me, bias);
-    if (MR_LIKELY(bias == me)) {
+    if (MR_LIKELY(settled_bias(h, me) == me)) {
         /* The store, then the bias again: a revoker's membarrier makes
          * either the store visible to it or its revocation visible here
          * (a compiler barrier is all this side needs). */
