@@ -233,10 +233,10 @@ typedef struct mr_mapiter {
     uintptr_t bucket_;
     uintptr_t checkbucket_;
     uint8_t offset_;
-    uint8_t cells_;     /* current bucket's cells still to visit, in visiting order */
     uint8_t b_;
     uint8_t wrapped_;
     uint8_t state_;
+    uint32_t cellq_;    /* current bucket's cells still to visit, a queue (map_iter.c) */
     uint64_t epoch_;    /* which iteration of the map this is (1, 2, ...) */
 } mr_mapiter;
 
