@@ -4,17 +4,14 @@
 # with Go's "panic(...)" frame between a deferred call a panic runs and the
 # function that panicked — with gcc at -O0, -O1 and -O2 and, when
 # installed, clang at -O0 and -O2.
-top="${top_builddir:-.}"
-srcdir="${srcdir:-$top}"
+. "$(dirname "$0")/tap.sh"
 src="$srcdir/tests/defer_line.c"
 cc=${CC:-gcc}
 compilers="$cc:-O0 $cc:-O1 $cc:-O2"
 [ -n "${CLANG:-}" ] && command -v "$CLANG" >/dev/null && [ -z "$MAPRACE_SANITIZED" ] && compilers="$compilers $CLANG:-O0 $CLANG:-O2"
 echo "1..4"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 rt="$(cd "$top/runtime/.libs" && pwd)"
-line() { grep -n "LINE($1)" "$src" | head -1 | cut -d: -f1; }
+line() { marker_line "$src" "$1"; }
 falls=$(line falls_end) first=$(line first_panic) boom=$(line boom)
 # (A plain early return is shown at the function's closing brace:
 # compilers merge a function's exits into one call of the cleanup, so which

@@ -2,17 +2,12 @@
 # The runtime under pressure: out of memory during growth is Go's fatal
 # error with a stack, not a crash; a thousand goroutines sharing maps
 # under mutexes are never reported, plainly or under maprace.
-top="${top_builddir:-.}"
+. "$(dirname "$0")/tap.sh"
 lib="$top/lib/.libs/libmaprace.so"
-srcdir="${srcdir:-$top}"
 child="$top/tests/fault_child"
 maprace="$top/lib/maprace"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-n=0
-echo "1..6"
-report() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; [ -n "$3" ] && sed 's/^/# /' "$3" | head -30; fi; }
-line() { grep -n "LINE($1)" "$srcdir/tests/fault_child.c" | head -1 | cut -d: -f1; }
+plan 6
+line() { marker_line "$srcdir/tests/fault_child.c" "$1"; }
 
 if [ -n "$MAPRACE_SANITIZED" ]; then
     n=$((n + 1)); echo "ok $n # SKIP a sanitizer build (ASan reserves more address space than the limit)"
@@ -21,23 +16,23 @@ else
     status=$?
     [ "$status" = 2 ] && head -1 "$work/err" | grep -qx "fatal error: runtime: out of memory" &&
         grep -q "^goroutine 1 \[running\]:$" "$work/err" && grep -qF "/tests/fault_child.c:$(line grow) +0x" "$work/err"
-    report $? "out of memory while a map grows (ulimit -v): Go's fatal error with the growing line, exit 2 (got $status)" "$work/err"
+    result $? "out of memory while a map grows (ulimit -v): Go's fatal error with the growing line, exit 2 (got $status)" "$work/err"
 fi
 
 "$child" thousand >"$work/out" 2>"$work/err"
 status=$?
 [ "$status" = 0 ] && [ ! -s "$work/err" ] && grep -q "^thousand: 200000 increments, 200000 expected$" "$work/out"
-report $? "1000 goroutines on four maps under mutexes: every increment, no report" "$work/err"
+result $? "1000 goroutines on four maps under mutexes: every increment, no report" "$work/err"
 "$maprace" -o "$work/log" "$child" thousand >"$work/out" 2>"$work/err"
 status=$?
 [ "$status" = 0 ] && [ ! -s "$work/err" ] && grep -q "^thousand: 200000 increments, 200000 expected$" "$work/out" &&
     ! ls "$work"/log.* >/dev/null 2>&1
-report $? "the same under maprace: no report, no log" "$work/err"
+result $? "the same under maprace: no report, no log" "$work/err"
 
 "$child" resume >"$work/out" 2>"$work/err"
 status=$?
 [ "$status" = 0 ] && grep -q "^the iteration ended$" "$work/out" && [ ! -s "$work/err" ]
-report $? "an iteration kept open while its map grows and is cleared 40 times resumes and ends normally (exit $status)" "$work/err"
+result $? "an iteration kept open while its map grows and is cleared 40 times resumes and ends normally (exit $status)" "$work/err"
 
 # A program with SIGURG and SIGSEGV handlers of its own (the runtime asks
 # other goroutines for their stacks with SIGURG, as Go does) and a
@@ -50,9 +45,9 @@ status=$?
     grep -q "^goroutine [0-9]* \[running, writing map\]:$" "$work/err" &&
     grep -q "(stack not captured: the goroutine did not answer in time)" "$work/err" &&
     grep -q "^goroutine 1 \[semacquire\]:$" "$work/err"
-report $? "own SIGURG and SIGSEGV handlers, a goroutine blocking every signal: the handlers run, the report is complete, the blocked goroutine noted (exit $status)" "$work/err"
+result $? "own SIGURG and SIGSEGV handlers, a goroutine blocking every signal: the handlers run, the report is complete, the blocked goroutine noted (exit $status)" "$work/err"
 MAPRACE_OPTIONS="halt_on_error=0:log_path=stderr" LD_PRELOAD="$lib" "$child" handlers >"$work/out" 2>"$work/err"
 status=$?
 [ "$status" = 66 ] && grep -qx "after: 2 SIGURG handled by the program" "$work/out" &&
     grep -qx "warning: concurrent map writes" "$work/err"
-report $? "the same going on after the report (halt_on_error=0): the program's SIGURG handler still runs (exit $status)" "$work/err"
+result $? "the same going on after the report (halt_on_error=0): the program's SIGURG handler still runs (exit $status)" "$work/err"

@@ -4,8 +4,7 @@
 # user's lines, the table's creation line and the threads' creation lines;
 # correct programs never reported; continue mode keeps the table whole;
 # processes that use neither family are left exactly as they are.
-top="${top_builddir:-.}"
-srcdir="${srcdir:-$top}"
+. "$(dirname "$0")/tap.sh"
 maprace="$top/lib/maprace"
 lib="$(cd "$top/lib/.libs" && pwd)/libmaprace.so" # absolute: children change directory
 child="$top/tests/glib_child"
@@ -13,19 +12,12 @@ src="$srcdir/tests/glib_child.c"
 ex="$top/examples"
 json_check="$top/tests/json_check"
 runs=${MAPRACE_RUNS:-20}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-n=0
-echo "1..24"
-report() { # status description [file to show]
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; [ -n "$3" ] && sed 's/^/# /' "$3" | head -40; fi
-}
+plan 24
 if [ ! -x "$child" ]; then
     for i in $(seq 1 24); do n=$((n + 1)); echo "ok $n # SKIP GLib (libglib2.0-dev) is not installed"; done
     exit 0
 fi
-line() { grep -n "LINE($1)" "$src" | head -1 | cut -d: -f1; }
+line() { marker_line "$src" "$1"; }
 
 # A racy mode, $runs times: every run must exit 2 with the message first,
 # show each needle (fixed strings) and log one valid line of that kind.
@@ -67,32 +59,32 @@ racy writes "concurrent map writes" \
     "~\\[running, (writing|wrote) map\\]:" "inserter(...)" "/tests/glib_child.c:$(line insert) +0x" \
     "created by two in goroutine 1" "/tests/glib_child.c:$(line create_a) +0x" "/tests/glib_child.c:$(line create_b) +0x" \
     "(GHashTable), made by goroutine 1 at" "goroutine 1 [pthread_join]:"
-report $? "GHashTable inserts from two threads: caught in $runs/$runs runs, both insert lines, both creating lines, main shown [pthread_join]" "$work/err"
+result $? "GHashTable inserts from two threads: caught in $runs/$runs runs, both insert lines, both creating lines, main shown [pthread_join]" "$work/err"
 grep -A2 "(GHashTable), made by goroutine 1 at" "$work/err" | grep -qF "/tests/glib_child.c:$(line new) +0x"
-report $? "the report names the g_hash_table_new line" "$work/err"
+result $? "the report names the g_hash_table_new line" "$work/err"
 log=$(ls "$work"/log.*.jsonl | head -1)
 grep -q '"map":{"address":"0x[0-9a-f]*","type":"GHashTable","created_by":1,' "$log" &&
     grep -q '"role":"detector"' "$log" && grep -q '"role":"writer"' "$log"
-report $? "the log line names the GHashTable and both sides" "$log"
+result $? "the log line names the GHashTable and both sides" "$log"
 
 # 4-10: a reader (the table rewritten, then grown), a foreach walk and an
 # iterator against a writer; a write between two steps of a walk; a crash.
 racy read "concurrent map read and map write" "looker(...)" "/tests/glib_child.c:$(line lookup) +0x" \
     "~\\[running, (writing|wrote) map\\]:" "inserter(...)"
-report $? "lookup against insert: 'concurrent map read and map write' in $runs/$runs runs, the lookup line" "$work/err"
+result $? "lookup against insert: 'concurrent map read and map write' in $runs/$runs runs, the lookup line" "$work/err"
 racy readgrow "concurrent map read and map write" "looker(...)" "/tests/glib_child.c:$(line lookup) +0x"
-report $? "lookup against inserts that grow the table: reported in $runs/$runs runs, never a crash inside GLib" "$work/err"
+result $? "lookup against inserts that grow the table: reported in $runs/$runs runs, never a crash inside GLib" "$work/err"
 racy foreach "concurrent map iteration and map write" "walker(...)" "/tests/glib_child.c:$(line foreach) +0x" \
     "~\[running, (writing|wrote) map\]:"
-report $? "g_hash_table_foreach against insert: 'concurrent map iteration and map write' in $runs/$runs runs" "$work/err"
+result $? "g_hash_table_foreach against insert: 'concurrent map iteration and map write' in $runs/$runs runs" "$work/err"
 racy iter "concurrent map iteration and map write" "iterator(...)" \
     "~/tests/glib_child.c:($(line iter_init)|$(line iter_next)) \+0x"
-report $? "GHashTableIter against insert: the iteration message in $runs/$runs runs, the iter_init or iter_next line" "$work/err"
+result $? "GHashTableIter against insert: the iteration message in $runs/$runs runs, the iter_init or iter_next line" "$work/err"
 runs_saved=$runs runs=3 # (deterministic: the two are ordered by a barrier)
 racy iterstep "concurrent map iteration and map write" "stepper(...)" "/tests/glib_child.c:$(line iter_step) +0x" \
     "[running, wrote map]:" "step_inserter(...)" "/tests/glib_child.c:$(line step_insert) +0x"
 status=$? runs=$runs_saved
-report $status "an insert that falls whole between two GHashTableIter steps: the iteration message, the iter_next line, the insert's line as the writer's last write" "$work/err"
+result $status "an insert that falls whole between two GHashTableIter steps: the iteration message, the iter_next line, the insert's line as the writer's last write" "$work/err"
 
 # A crash inside a table call (a bad key for g_str_hash) while another
 # thread writes the table without a lock: the race, after Go's signal
@@ -108,13 +100,13 @@ status=$?
     sed -n 2p "$work/err" | grep -qx "fatal error: concurrent map read and map write" &&
     grep -qF "/tests/glib_child.c:$(line bad_lookup) +0x" "$work/err" && grep -qE "^goroutine [0-9]+ \[(running|sleep), (writing|wrote) map\]:" "$work/err" &&
     grep -qF "/tests/glib_child.c:$(line string_write) +0x" "$work/err" && [ "$("$json_check" "$work"/crash.*.jsonl)" = 1 ]
-report $? "a crash inside GLib during another thread's unlocked write: the signal, then the race with both lines, logged (exit $status)" "$work/err"
+result $? "a crash inside GLib during another thread's unlocked write: the signal, then the race with both lines, logged (exit $status)" "$work/err"
 fi
 "$maprace" -o "$work/crash2" "$child" crashlocked >/dev/null 2>"$work/err"
 status=$?
 [ "$status" = 2 ] && head -2 "$work/err" | tr '\n' '|' | grep -qE "^panic: runtime error: invalid memory address or nil pointer dereference\|\[signal SIGSEGV: segmentation violation code=0x1 addr=0x10 pc=0x[0-9a-f]+\]\|$" &&
     grep -q "^g_hash_table_lookup(...)$" "$work/err" && ! grep -q "concurrent map" "$work/err" && ! ls "$work"/crash2.* >/dev/null 2>&1
-report $? "the same crash with the writer locked out: no race, the fault as libmaprt reports any (Go's nil dereference panic), nothing logged (exit $status)" "$work/err"
+result $? "the same crash with the writer locked out: no race, the fault as libmaprt reports any (Go's nil dereference panic), nothing logged (exit $status)" "$work/err"
 
 # 11-12: correct programs are never reported.
 why=""
@@ -125,15 +117,15 @@ for i in $(seq 1 "$runs"); do
         { why="run $i: exit $status"; break; }
 done
 ! ls "$work"/clean.* >/dev/null 2>&1 && [ -z "$why" ]
-report $? "a GMutex-protected table (insert, lookup, remove, foreach, iterators): no report in $runs runs ${why}" "$work/err"
+result $? "a GMutex-protected table (insert, lookup, remove, foreach, iterators): no report in $runs runs ${why}" "$work/err"
 "$maprace" -o "$work/clean" "$child" gobject >"$work/out" 2>"$work/err"
 [ $? = 0 ] && [ ! -s "$work/err" ] && ! ls "$work"/clean.* >/dev/null 2>&1
-report $? "GObject types, objects and private tables in four threads, no table shared: no report" "$work/err"
+result $? "GObject types, objects and private tables in four threads, no table shared: no report" "$work/err"
 
 # 13: tables made, shared under a lock, referenced and destroyed, many times.
 "$maprace" -o "$work/clean" "$child" churn >"$work/out" 2>"$work/err"
 [ $? = 0 ] && [ ! -s "$work/err" ] && grep -q "churn: done" "$work/out"
-report $? "tables made, ref'd, unref'd and destroyed under a lock: no report" "$work/err"
+result $? "tables made, ref'd, unref'd and destroyed under a lock: no report" "$work/err"
 
 # 14: continue mode: the second writer waits, the table stays whole.
 MAPRACE_OPTIONS=halt_on_error=0 "$maprace" -o "$work/cont" "$child" continue >"$work/out" 2>"$work/err"
@@ -141,17 +133,17 @@ status=$?
 [ "$status" = 66 ] && grep -q "continue: 200000 keys, 0 missing" "$work/out" &&
     grep -q "^warning: concurrent map writes$" "$work/err" &&
     grep -q "^maprace: 1 distinct race reported" "$work/err"
-report $? "continue mode: one report, every key found afterwards, exit 66 (got $status)" "$work/err"
+result $? "continue mode: one report, every key found afterwards, exit 66 (got $status)" "$work/err"
 
 # 15-17: glibc's hsearch_r.
 racy hwrites "concurrent map writes" "hloader(...)" "/tests/glib_child.c:$(line hsearch_enter) +0x" \
     "~\\[running, (writing|wrote) map\\]:" "(hsearch_r table), made by goroutine 1 at"
-report $? "hsearch_r ENTER from two threads: caught in $runs/$runs runs, the hsearch_r line" "$work/err"
+result $? "hsearch_r ENTER from two threads: caught in $runs/$runs runs, the hsearch_r line" "$work/err"
 grep -A2 "(hsearch_r table), made by goroutine 1 at" "$work/err" | grep -qF "/tests/glib_child.c:$(line hcreate) +0x"
-report $? "the report names the hcreate_r line" "$work/err"
+result $? "the report names the hcreate_r line" "$work/err"
 "$maprace" -o "$work/clean" "$child" hlocked >"$work/out" 2>"$work/err"
 [ $? = 0 ] && [ ! -s "$work/err" ] && grep -q "hsearch: 50000 of 50000 found" "$work/out"
-report $? "hsearch_r under a mutex: no report, every entry found" "$work/err"
+result $? "hsearch_r under a mutex: no report, every entry found" "$work/err"
 
 # 18-21: the examples, plain and under maprace.
 # (The table calls of the cache: the lines of victim() and cached_page().)
@@ -168,20 +160,20 @@ status=$?
     grep -qE "^fatal error: concurrent map (writes|read and map write|iteration and map write)$" &&
     grep -qE "/examples/glib_shared_table.c:($calls) \+0x" "$work/err" &&
     grep -q "^created by main in goroutine 1$" "$work/err" && grep -q "(GHashTable), made by goroutine 1 at" "$work/err"
-report $? "glib_shared_table under maprace: Go's report naming a table call of the cache, exit 2 (got $status)" "$work/err"
+result $? "glib_shared_table under maprace: Go's report naming a table call of the cache, exit 2 (got $status)" "$work/err"
 "$ex/glib_shared_table" locked >"$work/out" 2>"$work/err" &&
     "$maprace" -o "$work/clean" "$ex/glib_shared_table" locked >>"$work/out" 2>>"$work/err" &&
     [ "$(grep -c "2000 pages cached, every one intact" "$work/out")" = 2 ] && [ ! -s "$work/err" ]
-report $? "glib_shared_table locked: a full cache, every page intact, plain and under maprace, no report" "$work/err"
+result $? "glib_shared_table locked: a full cache, every page intact, plain and under maprace, no report" "$work/err"
 "$maprace" -o "$work/ex" "$ex/hsearch_shared" >"$work/out" 2>"$work/err"
 status=$?
 [ "$status" = 2 ] && head -1 "$work/err" | grep -qx "fatal error: concurrent map writes" &&
     grep -q "^loader(...)$" "$work/err" && grep -q "(hsearch_r table), made by goroutine 1 at" "$work/err"
-report $? "hsearch_shared under maprace: concurrent map writes naming loader, exit 2 (got $status)" "$work/err"
+result $? "hsearch_shared under maprace: concurrent map writes naming loader, exit 2 (got $status)" "$work/err"
 "$ex/hsearch_shared" locked >"$work/out" 2>"$work/err" &&
     "$maprace" -o "$work/clean" "$ex/hsearch_shared" locked >>"$work/out" 2>>"$work/err" &&
     [ "$(grep -c "40000 of 40000 words found, every one" "$work/out")" = 2 ] && [ ! -s "$work/err" ]
-report $? "hsearch_shared locked: every word found, plain and under maprace, no report" "$work/err"
+result $? "hsearch_shared locked: every word found, plain and under maprace, no report" "$work/err"
 
 # 22-24: processes that use neither family: same output, same status,
 # nothing printed, libmaprt not even loaded.
@@ -199,9 +191,9 @@ same bash -c 'echo hi; exit 3' && same make --version && same make -s -C "$work"
     same gcc -c -o "$work/f.o" "$work/f.c" && same gcc --version &&
     { ! command -v python3 >/dev/null || same python3 -c 'import threading; print(sum(range(10)))'; } &&
     same "$top/tests/plain_threads" && [ "$(LD_PRELOAD="$lib" "$top/tests/plain_threads" 2>&1 | tail -1)" = "libmaprt mapped: no" ]
-report $? "bash, make (running a rule), gcc (compiling), python3, a threaded program that forks and execs: exactly as without the preload"
+result $? "bash, make (running a rule), gcc (compiling), python3, a threaded program that forks and execs: exactly as without the preload"
 [ "$(LD_PRELOAD="$lib" grep -c libmaprt /proc/self/maps)" = 0 ] &&
     [ "$(LD_PRELOAD="$lib" "$child" locked 2>/dev/null >/dev/null; LD_PRELOAD="$lib" grep -c libmaprt /proc/self/maps)" = 0 ]
-report $? "a process that uses neither family does not load libmaprt"
+result $? "a process that uses neither family does not load libmaprt"
 "$child" locked >"$work/out" 2>&1 && "$child" gobject >>"$work/out" 2>&1
-report $? "the GLib test program itself runs plainly" "$work/out"
+result $? "the GLib test program itself runs plainly" "$work/out"

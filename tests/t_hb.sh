@@ -5,30 +5,18 @@
 # -fsanitize=thread.  Unsynchronised uses are reported every run, with
 # both call sites, the map's creation and a log line; synchronised ones
 # (a mutex, pthread_join, a WaitGroup) never.
-top="${top_builddir:-.}"
-srcdir="${srcdir:-$top}"
+. "$(dirname "$0")/tap.sh"
 maprace="$top/lib/maprace"
 report="$top/lib/maprace-report"
 json_check="$top/tests/json_check"
 child="$top/tests/hb_child"
 ex="$top/examples"
 runs=${HB_RUNS:-20}
-echo "1..11"
-skip_all() { for i in $(seq 1 11); do echo "ok $i # SKIP $1"; done; exit 0; }
+plan 11
 [ -n "${MAPRACE_SANITIZED:-}" ] && skip_all "ThreadSanitizer cannot run with AddressSanitizer"
 [ -n "${TSAN_RUNTIME:-}" ] && [ -r "$TSAN_RUNTIME" ] || skip_all "gcc's ThreadSanitizer runtime (libtsan.so.2) is not installed"
 export MAPRACE_TSAN="$TSAN_RUNTIME"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-n=0
-result() {
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then echo "ok $n - $2"; else
-        echo "not ok $n - $2"
-        [ -n "${3:-}" ] && [ -f "$3" ] && sed 's/^/# /' "$3" | head -50
-    fi
-}
-line() { grep -n "LINE($2)" "$1" | head -1 | cut -d: -f1; }
+line() { marker_line "$1" "$2"; }
 # (examples carry no markers: their lines are found by what they say)
 exline() { grep -n -- "$2" "$1" | head -1 | cut -d: -f1; }
 src="$srcdir/tests/hb_child.c"

@@ -3,19 +3,12 @@
 # log (well-formed, 0600, one line per race, written before the process
 # dies), options and their errors, an unwritable or symlinked log path,
 # and inertness in processes without libmaprt.
-top="${top_builddir:-.}"
+. "$(dirname "$0")/tap.sh"
 maprace="$top/lib/maprace"
 lib="$top/lib/.libs/libmaprace.so"
 ex="$top/examples"
 json_check="$top/tests/json_check"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-n=0
-echo "1..26"
-report() { # ok? description [log]
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; [ -n "$3" ] && sed 's/^/# /' "$3" | head -40; fi
-}
+plan 26
 
 # 1-4: the flagship race under maprace.  Its goroutines can miss each other
 # on a loaded machine (the example says so when they do, exit 0), so it is
@@ -28,25 +21,25 @@ done
 grep -q "^maprace: map 0x[0-9a-f]* (map\[int64\]int64), made by goroutine 1 at$" "$work/err" &&
     grep -q "^maprace: deferred calls that touched it:$" "$work/err" &&
     [ "$(grep -c "cleanup_sessions(...), deferred at serve (/.*/examples/defer_writes.c:[0-9]*), run at goroutine exit (its function returned): delete x[0-9]* \[running at the race\]" "$work/err")" = 2 ]
-report $? "the report names the map, where it was made, and both deferred cleanups running at goroutine exit" "$work/err"
+result $? "the report names the map, where it was made, and both deferred cleanups running at goroutine exit" "$work/err"
 [ "$status" = 2 ] && head -1 "$work/err" | grep -qx "fatal error: concurrent map writes"
-report $? "it is still Go's report first, exit status 2 (got $status)" "$work/err"
+result $? "it is still Go's report first, exit status 2 (got $status)" "$work/err"
 log=$(ls "$work"/races.*.jsonl 2>/dev/null | head -1)
 [ -n "$log" ] && [ "$("$json_check" "$log")" = 1 ] && grep -q "^maprace: race log: $log$" "$work/err"
-report $? "one well-formed JSON line in the log, and maprace says where it is" "$work/err"
+result $? "one well-formed JSON line in the log, and maprace says where it is" "$work/err"
 [ -n "$log" ] && [ "$(stat -c %a "$log")" = 600 ] &&
     grep -q '^{"v":1,"kind":"concurrent map writes","time":"' "$log" &&
     grep -q '"map":{"address":"0x[0-9a-f]*","type":"map\[int64\]int64","created_by":1,"creation_stack":\[{"function":"main"' "$log" &&
     grep -q '"role":"detector"' "$log" && grep -q '"role":"writer"' "$log" &&
     grep -q '"defer_touches":\[{"goroutine":[0-9]*,"function":"cleanup_sessions","deferred_at":{"function":"serve"' "$log" &&
     grep -q '"why":"return","at_goroutine_exit":true,"running":true' "$log"
-report $? "the log line: v1 schema, mode 0600, map and creation stack, both roles, the defer touches" "$log"
+result $? "the log line: v1 schema, mode 0600, map and creation stack, both roles, the defer touches" "$log"
 
 # 5: no race, no log; exit status passed through.
 "$maprace" -v -o "$work/clean" "$ex/locked_ok" >"$work/out" 2>"$work/err"
 status=$?
 [ "$status" = 0 ] && ! ls "$work"/clean.*.jsonl >/dev/null 2>&1 && grep -q "no race" "$work/err"
-report $? "a correct program: exit 0, no log, no report" "$work/err"
+result $? "a correct program: exit 0, no log, no report" "$work/err"
 
 # 6: the log survives the process dying right after the report.
 GOTRACEBACK=crash "$maprace" -o "$work/crash" "$ex/read_write" >/dev/null 2>"$work/err"
@@ -54,44 +47,44 @@ status=$?
 log=$(ls "$work"/crash.*.jsonl 2>/dev/null | head -1)
 [ "$status" = 134 ] && [ -n "$log" ] && [ "$("$json_check" "$log")" = 1 ] &&
     grep -q '"kind":"concurrent map read and map write"' "$log"
-report $? "the log line is written before the process dies (GOTRACEBACK=crash: SIGABRT, status $status)" "$work/err"
+result $? "the log line is written before the process dies (GOTRACEBACK=crash: SIGABRT, status $status)" "$work/err"
 
 # 7: a wrong option: one line naming it, the program does not start.
 MAPRACE_OPTIONS=bogus=1 LD_PRELOAD="$lib" "$ex/nil_map_ops" >"$work/out" 2>"$work/err"
 status=$?
 [ "$status" = 1 ] && [ ! -s "$work/out" ] && [ "$(wc -l <"$work/err")" = 1 ] && grep -q "unknown option 'bogus'" "$work/err"
-report $? "a wrong option is one clear line and the program does not start" "$work/err"
+result $? "a wrong option is one clear line and the program does not start" "$work/err"
 MAPRACE_OPTIONS=exitcode=300 LD_PRELOAD="$lib" "$ex/nil_map_ops" >"$work/out" 2>"$work/err"
 status=$?
 [ "$status" = 1 ] && grep -q "bad value '300' for option 'exitcode'" "$work/err"
-report $? "a bad value is named too" "$work/err"
+result $? "a bad value is named too" "$work/err"
 
 # 9: an unwritable log path: a warning, the report still reaches stderr.
 MAPRACE_OPTIONS=log_path=/nonexistent/dir/races LD_PRELOAD="$lib" "$ex/iterate_write" >/dev/null 2>"$work/err"
 status=$?
 [ "$status" = 2 ] && grep -q "^maprace: warning: cannot write the race log /nonexistent/dir/races\.[0-9]*\.jsonl" "$work/err" &&
     grep -q "^maprace: map 0x" "$work/err"
-report $? "an unwritable log path: a warning, and the report is still complete" "$work/err"
+result $? "an unwritable log path: a warning, and the report is still complete" "$work/err"
 
 # 10: the log is never written through a symlink.
 # (The link is made by the process itself, whose pid names the log.)
 MAPRACE_OPTIONS=log_path="$work/sym" LD_PRELOAD="$lib" bash -c 'ln -s "'"$work"'/target" "'"$work"'/sym.$$.jsonl"; exec "'"$ex"'/iterate_write"' >/dev/null 2>"$work/err"
 [ ! -e "$work/target" ] && grep -q "cannot write the race log" "$work/err"
-report $? "a symlink at the log path is not followed" "$work/err"
+result $? "a symlink at the log path is not followed" "$work/err"
 
 # 11-12: inert in processes without libmaprt, whatever the options.
 LD_PRELOAD="$lib" MAPRACE_OPTIONS=bogus=1 sh -c 'echo hello' >"$work/out" 2>"$work/err"
 [ "$?" = 0 ] && [ "$(cat "$work/out")" = hello ] && [ ! -s "$work/err" ]
-report $? "inert and silent in a shell (no libmaprt)" "$work/err"
+result $? "inert and silent in a shell (no libmaprt)" "$work/err"
 LD_PRELOAD="$lib" ls "$work" >/dev/null 2>"$work/err"
 [ "$?" = 0 ] && [ ! -s "$work/err" ]
-report $? "inert and silent in ls" "$work/err"
+result $? "inert and silent in ls" "$work/err"
 
 # 13: maprace's own usage errors.
 "$maprace" >/dev/null 2>"$work/err"
 status=$?
 [ "$status" = 2 ] && grep -q "no program to run" "$work/err"
-report $? "maprace without a program: a usage error" "$work/err"
+result $? "maprace without a program: a usage error" "$work/err"
 
 # 14-16: continue mode: each distinct race once, the map consistent, exit 66.
 child="$top/tests/continue_child"
@@ -100,14 +93,14 @@ status=$?
 [ "$status" = 66 ] && grep -q "^map consistent: 400000 entries$" "$work/out" &&
     [ "$(grep -c "^warning: concurrent map writes$" "$work/err")" = 1 ] &&
     grep -q "^maprace: 1 distinct race reported ([0-9]* occurrences*, 0 suppressed)$" "$work/err"
-report $? "halt_on_error=0: one report for the distinct race, the writers waited for each other, exit 66 (got $status)" "$work/err"
+result $? "halt_on_error=0: one report for the distinct race, the writers waited for each other, exit 66 (got $status)" "$work/err"
 log=$(ls "$work"/cont.*.jsonl 2>/dev/null | head -1)
 [ -n "$log" ] && [ "$("$json_check" "$log")" = 1 ]
-report $? "halt_on_error=0: one log line" "$work/err"
+result $? "halt_on_error=0: one log line" "$work/err"
 MAPRACE_OPTIONS="halt_on_error=0:exitcode=7:log_path=stderr" LD_PRELOAD="$lib" "$child" race >/dev/null 2>&1
 status=$?
 [ "$status" = 7 ]
-report $? "exitcode=7 sets the status of a run with races (got $status)"
+result $? "exitcode=7 sets the status of a run with races (got $status)"
 
 # 17-18: suppressions.
 printf '# known race\nrace:insert_range\n' >"$work/supp"
@@ -115,24 +108,24 @@ MAPRACE_OPTIONS="suppressions=$work/supp:log_path=stderr" LD_PRELOAD="$lib" "$ch
 status=$?
 [ "$status" = 0 ] && grep -q "^map consistent" "$work/out" && ! grep -q "concurrent map writes$" "$work/err" &&
     grep -q "^maprace: 0 distinct races reported ([0-9]* occurrences*, [1-9][0-9]* suppressed)$" "$work/err"
-report $? "a suppressed race passes silently (counted), even with halt_on_error=1 (got $status)" "$work/err"
+result $? "a suppressed race passes silently (counted), even with halt_on_error=1 (got $status)" "$work/err"
 printf 'race:ok\nbogus line\n' >"$work/badsupp"
 MAPRACE_OPTIONS="suppressions=$work/badsupp" LD_PRELOAD="$lib" "$child" race >"$work/out" 2>"$work/err"
 status=$?
 [ "$status" = 1 ] && [ ! -s "$work/out" ] && grep -q "badsupp:2: expected race:FUNCTION, got 'bogus line'" "$work/err"
-report $? "a bad suppressions line is named with file:line; the program does not start" "$work/err"
+result $? "a bad suppressions line is named with file:line; the program does not start" "$work/err"
 
 # 19: without the preload the same program dies as Go would.
 "$child" race >/dev/null 2>"$work/err"
 status=$?
 [ "$status" = 2 ] && head -1 "$work/err" | grep -qx "fatal error: concurrent map writes"
-report $? "without maprace the race is Go's fatal error (got $status)" "$work/err"
+result $? "without maprace the race is Go's fatal error (got $status)" "$work/err"
 
 # 20: many goroutines making and freeing maps under the preload: no report.
 "$maprace" -o "$work/churn" "$child" churn >"$work/out" 2>"$work/err"
 status=$?
 [ "$status" = 0 ] && [ ! -s "$work/err" ] && grep -q "churn: done" "$work/out" && ! ls "$work"/churn.*.jsonl >/dev/null 2>&1
-report $? "eight goroutines making and freeing maps under the preload: no report, no log" "$work/err"
+result $? "eight goroutines making and freeing maps under the preload: no report, no log" "$work/err"
 
 # 21: fork in a threaded program under the preload.  Not in a sanitizer
 # build: GCC 12's ASan does not hold its allocator's locks across fork, so
@@ -144,7 +137,7 @@ else
     "$maprace" -o "$work/fork" "$child" fork >"$work/out" 2>"$work/err"
     status=$?
     [ "$status" = 0 ] && grep -q "fork: 0 of 20 children failed" "$work/out"
-    report $? "fork while goroutines use maps: the children work (one goroutine each) and exit 0" "$work/out"
+    result $? "fork while goroutines use maps: the children work (one goroutine each) and exit 0" "$work/out"
 fi
 
 # 22: what the maprace command cannot run, named as shells name it.
@@ -159,7 +152,7 @@ chmod 644 "$work/plain-file"
 s3=$?
 [ "$s1" = 126 ] && [ "$s2" = 127 ] && [ "$s3" = 126 ] && grep -q "no-such-program: No such file or directory" "$work/err2" &&
     grep -q "plain-file: Permission denied" "$work/err2"
-report $? "a directory: 'is a directory', 126; missing: 127; not executable: 126 (got $s1 $s2 $s3)" "$work/err"
+result $? "a directory: 'is a directory', 126; missing: 127; not executable: 126 (got $s1 $s2 $s3)" "$work/err"
 
 # 23: a log path that is a directory, a FIFO (which must not block the
 # report) or another user's file: refused with one line, the report
@@ -180,7 +173,7 @@ for kind in $kinds; do
     if [ "$kind" = other ] && [ -s "$(ls "$work"/other.*.jsonl)" ]; then why="other: written"; break; fi
 done
 [ -z "$why" ]
-report $? "a log path that is a directory, a FIFO or another user's file ($kinds): one warning, the report complete ${why}" "$work/err"
+result $? "a log path that is a directory, a FIFO or another user's file ($kinds): one warning, the report complete ${why}" "$work/err"
 
 # 24: eight racing processes logging into one prefix: a complete, valid
 # line each, in a file each.
@@ -192,7 +185,7 @@ files=$(ls "$work"/many.*.jsonl 2>/dev/null | wc -l)
 good=0
 for f in "$work"/many.*.jsonl; do [ "$("$json_check" "$f")" = 1 ] && good=$((good + 1)); done
 [ "$files" = 8 ] && [ "$good" = 8 ]
-report $? "eight racing processes, one log prefix: eight files of one valid line each ($good of $files)"
+result $? "eight racing processes, one log prefix: eight files of one valid line each ($good of $files)"
 
 # 25: killed with SIGKILL as soon as its report is on the screen: the log
 # line is already on disk (it is written before the report's last part).
@@ -206,7 +199,7 @@ kill -9 "$pid" 2>/dev/null
 wait "$pid"
 status=$?
 [ "$status" = 137 ] && [ "$("$json_check" "$work/killed.$pid.jsonl")" = 1 ]
-report $? "SIGKILL right after the report: the log line is complete on disk (exit $status)" "$work/err"
+result $? "SIGKILL right after the report: the log line is complete on disk (exit $status)" "$work/err"
 
 # 26: secure-exec (a set-uid program run by another user): glibc preloads
 # only a set-uid library from a system directory, by name; log_path is
@@ -232,6 +225,6 @@ else
     s2=$?
     [ "$s1" = 2 ] && grep -q "^maprace: map 0x" "$sx/err" && ! ls "$sx"/logs/suid.* >/dev/null 2>&1 &&
         [ "$s2" = 2 ] && ls "$sx"/logs/plain.*.jsonl >/dev/null 2>&1
-    report $? "secure-exec (set-uid program run by nobody): the report on stderr, log_path ignored; not set-uid: logged (got $s1 $s2)" "$sx/err"
+    result $? "secure-exec (set-uid program run by nobody): the report on stderr, log_path ignored; not set-uid: logged (got $s1 $s2)" "$sx/err"
     rm -f "$libdir/$name"
 fi

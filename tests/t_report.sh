@@ -2,16 +2,12 @@
 # maprace-report: renders logged races back as Go's report, summarises
 # them by signature, re-emits valid JSON Lines, reports a damaged line
 # with FILE:LINE and goes on; exit status 0 none / 1 races / 2 error.
-top="${top_builddir:-.}"
+. "$(dirname "$0")/tap.sh"
 maprace="$top/lib/maprace"
 report="$top/lib/maprace-report"
 ex="$top/examples"
 json_check="$top/tests/json_check"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-n=0
-echo "1..9"
-result() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; [ -n "$3" ] && sed 's/^/# /' "$3" | head -40; fi; }
+plan 9
 
 # The examples race for real: on a loaded machine their two goroutines can
 # take turns on one CPU and miss each other, as defer_writes itself says.

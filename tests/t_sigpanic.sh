@@ -7,24 +7,14 @@
 # runtime execution" with the library's frames; the program's own handler
 # and a SIGSEGV sent by raise() are left alone.  And GOTRACEBACK=system's
 # fp/sp/pc on every frame line.
-top="${top_builddir:-.}"
-srcdir="${srcdir:-$top}"
+. "$(dirname "$0")/tap.sh"
 bin="$top/tests/sigpanic"
 src="$srcdir/tests/sigpanic.c"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 # Under the sanitizers, their own fault handlers would come first.
 [ -n "${MAPRACE_SANITIZED:-}" ] && export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0:handle_sigbus=0:handle_sigfpe=0"
-n=0
-echo "1..10"
-result() {
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then echo "ok $n - $2"; else
-        echo "not ok $n - $2"
-        for f in "$work/out" "$work/err"; do sed "s/^/# $(basename "$f"): /" "$f" | head -30; done
-    fi
-}
-line() { grep -n "LINE($1)" "$src" | head -1 | cut -d: -f1; }
+plan 10
+check() { result "$1" "$2" "$work/out" "$work/err"; } # (what the last run printed)
+line() { marker_line "$src" "$1"; }
 run() { "$bin" "$@" >"$work/out" 2>"$work/err"; status=$?; }
 # (Under ASan the wild address is in its shadow gap, code=0x2, and its
 # strlen interceptor stands between strlen and the caller.)
@@ -46,7 +36,7 @@ run nil
         "\[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=$hex\]" "" \
         "goroutine [0-9]+ \[running\]:" "nil_write\(\.\.\.\)" "	$here:$(line nil) \+$hex" \
         "nil_goroutine\(\.\.\.\)" "	$here:[0-9]+ \+$hex" "created by main in goroutine 1" "	$here:$(line go) \+$hex"
-result $? "a nil dereference in a goroutine: Go's panic and [signal] lines, the faulting line, its deferred call ran, exit 2 (status $status)"
+check $? "a nil dereference in a goroutine: Go's panic and [signal] lines, the faulting line, its deferred call ran, exit 2 (status $status)"
 
 run recover
 [ $status = 0 ] && [ ! -s "$work/err" ] &&
@@ -54,27 +44,27 @@ run recover
 recovering() returned -1
 goes on
 deferred: main's cleanup" ]
-result $? "recover() in a deferred call stops the fault's panic; the function returns its MR_FRAME value and the program goes on (status $status)"
+check $? "recover() in a deferred call stops the fault's panic; the function returns its MR_FRAME value and the program goes on (status $status)"
 
 run divide
 [ $status = 2 ] && [ "$(cat "$work/out")" = "deferred: main's cleanup" ] &&
     lines_from 1 "panic: runtime error: integer divide by zero" \
         "\[signal SIGFPE: floating-point exception code=0x1 addr=$hex pc=$hex\]" "" "goroutine 1 \[running\]:" \
         "divide\(\.\.\.\)" "	$here:$(line divide) \+$hex" "main\(\.\.\.\)"
-result $? "an integer division by zero: Go's panic, [signal SIGFPE ...], main's deferred call ran (status $status)"
+check $? "an integer division by zero: Go's panic, [signal SIGFPE ...], main's deferred call ran (status $status)"
 
 run far
 [ $status = 2 ] && [ ! -s "$work/out" ] &&
     lines_from 1 "unexpected fault address 0xdead0000" "fatal error: fault" \
         "\[signal SIGSEGV: segmentation violation code=0x[12] addr=0xdead0000 pc=$hex\]" "" "goroutine 1 \[running\]:" \
         "far_write\(\.\.\.\)" "	$here:$(line far) \+$hex fp=$hex sp=$hex pc=$hex"
-result $? "a fault far from nil: Go's fatal error \"fault\" (a throw: frames with fp/sp/pc), no deferred call runs (status $status)"
+check $? "a fault far from nil: Go's fatal error \"fault\" (a throw: frames with fp/sp/pc), no deferred call runs (status $status)"
 
 run bus
 [ $status = 2 ] && [ ! -s "$work/out" ] &&
     lines_from 1 "unexpected fault address $hex" "fatal error: fault" "\[signal SIGBUS: bus error code=0x2 addr=$hex pc=$hex\]" "" \
         "goroutine 1 \[running\]:" "bus_read\(\.\.\.\)" "	$here:$(line bus) \+$hex fp=$hex sp=$hex pc=$hex"
-result $? "a mapped file read past its end: [signal SIGBUS: bus error code=0x2 ...] (status $status)"
+check $? "a mapped file read past its end: [signal SIGBUS: bus error code=0x2 ...] (status $status)"
 
 run libc
 [ $status = 2 ] && [ ! -s "$work/out" ] &&
@@ -82,21 +72,21 @@ run libc
         "\[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=$hex\]" "" "goroutine 1 \[running\]:" \
         "__strlen[a-z0-9_]*\(\.\.\.\)" "	.* \+$hex fp=$hex sp=$hex pc=$hex" &&
     grep -A1 "^libc_fault(...)$" "$work/err" | grep -qE "^	$here:$(line libc) \+$hex fp=$hex sp=$hex pc=$hex$"
-result $? "a fault inside the C library: a fatal error with the library's frames, never a panic (status $status)"
+check $? "a fault inside the C library: a fatal error with the library's frames, never a panic (status $status)"
 
 run handler
 [ $status = 7 ] && [ "$(cat "$work/err")" = "the program's own handler" ]
-result $? "the program's own SIGSEGV handler gets its fault (status $status)"
+check $? "the program's own SIGSEGV handler gets its fault (status $status)"
 
 { run kill; } 2>/dev/null
 [ $status = 139 ] && [ ! -s "$work/err" ]
-result $? "raise(SIGSEGV) is not a fault: the default action (status $status)"
+check $? "raise(SIGSEGV) is not a fault: the default action (status $status)"
 
 GOTRACEBACK=none "$bin" nil >"$work/out" 2>"$work/err"
 status=$?
 [ $status = 2 ] && [ "$(wc -l <"$work/err")" = 2 ] &&
     lines_from 1 "panic: runtime error: invalid memory address or nil pointer dereference" "\[signal SIGSEGV: .*\]"
-result $? "GOTRACEBACK=none: the panic and signal lines only (status $status)"
+check $? "GOTRACEBACK=none: the panic and signal lines only (status $status)"
 
 # GOTRACEBACK=system: each frame's line ends with fp= sp= pc= as Go's do;
 # a frame's sp is the fp of the frame it called, and fp is above sp; the
@@ -127,4 +117,4 @@ status=$?
     GOTRACEBACK=system "$top/examples/nested_panic" >"$work/out" 2>"$work/err" ; status2=$?
 [ $status = 2 ] && [ $status2 = 2 ] && check_bounds && grep -q "^mr_panic_str(...)$" "$work/err" &&
     grep -q "^panic_second(...)$" "$work/err"
-result $? "GOTRACEBACK=system: fp/sp/pc after every frame, consistent from frame to frame, the runtime's frames shown (status $status, $status2)"
+check $? "GOTRACEBACK=system: fp/sp/pc after every frame, consistent from frame to frame, the runtime's frames shown (status $status, $status2)"
