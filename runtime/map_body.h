@@ -156,16 +156,45 @@ MR_INLINE void *mapaccess_body(const mr_maptype *t, mr_map *h, const void *key, 
  * buckets are read without the claim, so as atomics, and may be stale. */
 enum { PREFETCH_MIN_B = 14 }; /* 2^14 buckets: megabytes, beyond L2 */
 
+/* Asks for every line of bucket i of a table, for writing or reading. */
+MR_INLINE void prefetch_bucket(const mr_maptype *t, const char *table, uintptr_t i, bool write)
+{
+    const char *p = table + i * t->bucketsize, *end = p + t->bucketsize - 1;
+    for (; p < end; p += 64) {
+        if (write)
+            __builtin_prefetch(p, 1);
+        else
+            __builtin_prefetch(p, 0);
+    }
+    if (write)
+        __builtin_prefetch(end, 1);
+    else
+        __builtin_prefetch(end, 0);
+}
+
 MR_INLINE void prefetch_write_bucket(const mr_maptype *t, mr_map *h, uint64_t hash)
 {
     uint8_t B = __atomic_load_n(&h->B, __ATOMIC_RELAXED);
     if (B < PREFETCH_MIN_B)
         return;
-    char *buckets = __atomic_load_n((char **)&h->buckets, __ATOMIC_RELAXED);
-    const char *p = buckets + (hash & bucketMask(B)) * t->bucketsize, *end = p + t->bucketsize - 1;
-    for (; p < end; p += 64)
-        __builtin_prefetch(p, 1);
-    __builtin_prefetch(end, 1);
+    const char *buckets = __atomic_load_n((char **)&h->buckets, __ATOMIC_RELAXED);
+    uintptr_t m = bucketMask(B);
+    prefetch_bucket(t, buckets, hash & m, true);
+    /* While the map grows, the write first evacuates the old bucket its
+     * key hashes to (mr_growWork): that one is read, and its entries go to
+     * this bucket and to its sibling half a table away (a growth to the
+     * same size keeps them in place).  Stores to lines still on their way
+     * fill the store buffer and stall the writes after them: this took
+     * about 5 % off an int64 insert into a map growing to 4M entries. */
+    const char *old = __atomic_load_n((char **)&h->oldbuckets, __ATOMIC_RELAXED);
+    if (old == NULL)
+        return;
+    if (__atomic_load_n(&h->flags, __ATOMIC_RELAXED) & sameSizeGrow) {
+        prefetch_bucket(t, old, hash & m, false);
+        return;
+    }
+    prefetch_bucket(t, old, hash & (m >> 1), false);
+    prefetch_bucket(t, buckets, (hash & m) ^ ((m + 1) >> 1), true);
 }
 
 /* ---- mapassign -------------------------------------------------------- */
