@@ -44,7 +44,7 @@ static COLD void *access2_seen_writer(const mr_maptype *t, mr_map *h, const void
 #define PER_KIND(X) X(fast64, MR_FAST64) X(faststr, MR_FASTSTR) X(fast32, MR_FAST32) X(generic, MR_FAST_NONE)
 
 #define KIND_FUNCTIONS(name, kind)                                                                  \
-    static MR_NOINLINE void *access1_##name(const mr_maptype *t, mr_map *h, const void *key)       \
+    static MR_NOINLINE MR_HOT_PATH void *access1_##name(const mr_maptype *t, mr_map *h, const void *key) \
     {                                                                                               \
         void *e = NULL;                                                                             \
         if (MR_LIKELY(h != NULL)) {                                                                 \
@@ -55,7 +55,7 @@ static COLD void *access2_seen_writer(const mr_maptype *t, mr_map *h, const void
         }                                                                                           \
         return e != NULL ? e : zero_value_of(t);                                                    \
     }                                                                                               \
-    static MR_NOINLINE void *access2_##name(const mr_maptype *t, mr_map *h, const void *key, bool *ok) \
+    static MR_NOINLINE MR_HOT_PATH void *access2_##name(const mr_maptype *t, mr_map *h, const void *key, bool *ok) \
     {                                                                                               \
         void *e = NULL;                                                                             \
         if (MR_LIKELY(h != NULL)) {                                                                 \
@@ -67,11 +67,11 @@ static COLD void *access2_seen_writer(const mr_maptype *t, mr_map *h, const void
         *ok = e != NULL;                                                                            \
         return e != NULL ? e : zero_value_of(t);                                                    \
     }                                                                                               \
-    static MR_NOINLINE void *assign_##name(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc) \
+    static MR_NOINLINE MR_HOT_PATH void *assign_##name(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc) \
     {                                                                                               \
         return mapassign_body(t, h, key, pc, kind);                                                 \
     }                                                                                               \
-    static MR_NOINLINE void delete_##name(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc) \
+    static MR_NOINLINE MR_HOT_PATH void delete_##name(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc) \
     {                                                                                               \
         mapdelete_body(t, h, key, pc, kind);                                                        \
     }                                                                                               \
@@ -164,28 +164,28 @@ static COLD void clear_slow(const mr_maptype *t, mr_map *h, uintptr_t pc)
     clear(t, h, pc);
 }
 
-void *mr_mapaccess1(const mr_maptype *t, mr_map *h, const void *key)
+MR_HOT_PATH void *mr_mapaccess1(const mr_maptype *t, mr_map *h, const void *key)
 {
     if (SLOW())
         return access1_slow(t, h, key, CALLER());
     return access1(t, h, key);
 }
 
-void *mr_mapaccess2(const mr_maptype *t, mr_map *h, const void *key, bool *ok)
+MR_HOT_PATH void *mr_mapaccess2(const mr_maptype *t, mr_map *h, const void *key, bool *ok)
 {
     if (SLOW())
         return access2_slow(t, h, key, ok, CALLER());
     return access2(t, h, key, ok);
 }
 
-void *mr_mapassign(const mr_maptype *t, mr_map *h, const void *key)
+MR_HOT_PATH void *mr_mapassign(const mr_maptype *t, mr_map *h, const void *key)
 {
     if (SLOW())
         return assign_slow(t, h, key, CALLER());
     return assign(t, h, key, CALLER());
 }
 
-void mr_mapdelete(const mr_maptype *t, mr_map *h, const void *key)
+MR_HOT_PATH void mr_mapdelete(const mr_maptype *t, mr_map *h, const void *key)
 {
     if (SLOW())
         delete_slow(t, h, key, CALLER());

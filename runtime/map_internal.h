@@ -24,6 +24,12 @@
 
 #define MR_INLINE static inline __attribute__((always_inline))
 #define MR_NOINLINE __attribute__((noinline))
+/* The operations' fast paths start on a cache line of their own: where a
+ * hot loop falls relative to 32- and 64-byte boundaries moved a small
+ * map's iteration step by 7 % when unrelated code before it in the
+ * library grew, so without this a change elsewhere shows up as a change
+ * in their speed.  (A few hundred bytes of padding in all.) */
+#define MR_HOT_PATH __attribute__((aligned(64)))
 #define MR_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MR_UNLIKELY(x) __builtin_expect(!!(x), 0)
 

@@ -327,7 +327,7 @@ static __attribute__((noinline, cold)) bool iternext_seen_writer(mr_mapiter *it,
  * so that the common case (iternext_stable, inline) saves no registers:
  * an iteration step is a few nanoseconds, and six pushes and pops were a
  * good part of them. */
-bool mr_mapiternext(mr_mapiter *it)
+MR_HOT_PATH bool mr_mapiternext(mr_mapiter *it)
 {
     if (MR_UNLIKELY(it->state_ != ITER_OPEN))
         return iternext_unusual(it, (uintptr_t)__builtin_return_address(0));
