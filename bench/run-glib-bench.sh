@@ -44,13 +44,19 @@ echo
 echo "Racy glib_shared_table, $racy_runs runs each: runs reported / mean seconds to the report / names a user line"
 printf "%-34s %10s %10s %12s\n" "tool" "reported" "seconds" "user line"
 racy_row() { # label command...
-    local label=$1 found=0 named=0 total=0
+    local label=$1 found=0 named=0 total=0 crashed=0
     shift
     for i in $(seq 1 "$racy_runs"); do
-        local t0 t1
+        local t0 t1 status
         t0=$(date +%s.%N)
-        timeout 30 "$@" >/dev/null 2>"$tmp/err"
+        # (In a subshell that waits for it, so that a run killed by a
+        # signal - the plain program's corrupted table often ends in
+        # abort() - is counted below rather than announced by this shell
+        # as "Aborted".)
+        (timeout 30 "$@" >/dev/null 2>"$tmp/err"; exit $?) 2>/dev/null
+        status=$?
         t1=$(date +%s.%N)
+        [ "$status" -gt 128 ] && [ "$status" != 124 ] && crashed=$((crashed + 1))
         if grep -qE "fatal error: concurrent map|WARNING: ThreadSanitizer|Possible data race|conflicts with a previous" "$tmp/err"; then
             found=$((found + 1))
             total=$(calc "$total + $t1 - $t0")
@@ -59,7 +65,9 @@ racy_row() { # label command...
     done
     local mean="-"
     [ "$found" -gt 0 ] && mean=$(printf "%.2f" "$(calc "$total / $found")")
-    printf "%-34s %7d/%-3d %9s %9d/%-3d\n" "$label" "$found" "$racy_runs" "$mean" "$named" "$racy_runs"
+    printf "%-34s %7d/%-3d %9s %9d/%-3d" "$label" "$found" "$racy_runs" "$mean" "$named" "$racy_runs"
+    [ "$crashed" -gt 0 ] && printf "  (%d killed by a signal)" "$crashed"
+    echo
 }
 racy_row "plain (no detector)" "$racy"
 racy_row "maprace" "$maprace" --no-log "$racy"
