@@ -34,6 +34,7 @@
  * (an old kernel, a seccomp filter), or with MAPRT_BIAS=0 in the
  * environment, no map is biased and every claim is a compare-and-swap.
  */
+#include "forklock.h"
 #include "map_internal.h"
 
 #include <linux/membarrier.h>
@@ -49,13 +50,7 @@ enum { MAX_REVOCATIONS = 256 };
 /* Revocations one at a time, and none across fork: a child forked while
  * another thread was between REVOKING and NONE would wait forever. */
 static pthread_mutex_t revoke_lock = PTHREAD_MUTEX_INITIALIZER;
-static void revoke_lock_for_fork(void) { pthread_mutex_lock(&revoke_lock); }
-static void revoke_unlock_after_fork(void) { pthread_mutex_unlock(&revoke_lock); }
-
-__attribute__((constructor)) static void revoke_atfork(void)
-{
-    pthread_atfork(revoke_lock_for_fork, revoke_unlock_after_fork, revoke_unlock_after_fork);
-}
+MR_HELD_ACROSS_FORK(revoke, pthread_mutex_lock(&revoke_lock), pthread_mutex_unlock(&revoke_lock))
 
 enum { BIAS_UNKNOWN, BIAS_ON, BIAS_OFF };
 static _Atomic int bias_state;

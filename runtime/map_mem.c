@@ -10,6 +10,7 @@
  *     looking up a key it saw there), it is parked on the map and freed by
  *     the first growth after every iteration has ended, or by mr_mapfree.
  */
+#include "forklock.h"
 #include "map_internal.h"
 #include "tsan.h"
 
@@ -223,13 +224,7 @@ __attribute__((destructor)) static void drain_table_quarantine(void)
     mr_quiet_unlock(&tq_lock);
 }
 
-static void tq_lock_for_fork(void) { mr_quiet_lock(&tq_lock); }
-static void tq_unlock_after_fork(void) { mr_quiet_unlock(&tq_lock); }
-
-__attribute__((constructor)) static void table_quarantine_atfork(void)
-{
-    pthread_atfork(tq_lock_for_fork, tq_unlock_after_fork, tq_unlock_after_fork);
-}
+MR_HELD_ACROSS_FORK(table_quarantine, mr_quiet_lock(&tq_lock), mr_quiet_unlock(&tq_lock))
 
 void mr_release(mr_map *h, mr_alloc_kind kind, void *block, size_t size)
 {
@@ -386,13 +381,7 @@ static mr_map *quarantine[QUARANTINE];
 static size_t quarantine_next;
 
 /* Held across fork, so the child's quarantine is consistent. */
-static void quarantine_lock_for_fork(void) { pthread_mutex_lock(&quarantine_lock); }
-static void quarantine_unlock_after_fork(void) { pthread_mutex_unlock(&quarantine_lock); }
-
-__attribute__((constructor)) static void quarantine_atfork(void)
-{
-    pthread_atfork(quarantine_lock_for_fork, quarantine_unlock_after_fork, quarantine_unlock_after_fork);
-}
+MR_HELD_ACROSS_FORK(quarantine, pthread_mutex_lock(&quarantine_lock), pthread_mutex_unlock(&quarantine_lock))
 
 void mr_quarantine_header(mr_map *h)
 {

@@ -9,6 +9,7 @@
  */
 #include "symbolize.h"
 
+#include "forklock.h"
 #include "maprt.h"
 #include "maprt_hooks.h"
 
@@ -235,15 +236,7 @@ bool mr_function_entry(uintptr_t pc, uintptr_t *entry)
     return found;
 }
 
-/* Held across fork, so that a child never inherits it locked by a thread
- * it does not have. */
-static void lock_for_fork(void) { pthread_mutex_lock(&lookup_lock); }
-static void unlock_after_fork(void) { pthread_mutex_unlock(&lookup_lock); }
-
-__attribute__((constructor)) static void symbolize_atfork(void)
-{
-    pthread_atfork(lock_for_fork, unlock_after_fork, unlock_after_fork);
-}
+MR_HELD_ACROSS_FORK(symbolize, pthread_mutex_lock(&lookup_lock), pthread_mutex_unlock(&lookup_lock))
 
 /* The Dwfl lives as long as the process; at exit it is released so that
  * leak checkers see nothing of it. */
