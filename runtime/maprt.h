@@ -101,6 +101,11 @@ enum {
     /* Equal keys can differ in their bytes (+0.0 and -0.0): an assignment
      * to an existing key overwrites the stored key (Go's needkeyupdate). */
     MR_KEY_NEEDUPDATE = 1u << 1,
+    /* The key holds no pointers (Go's key.ptrdata == 0): a delete leaves
+     * its bytes in the emptied cell, as Go does, instead of clearing them.
+     * Without it a deleted key is zeroed, so that a pointer in it does
+     * not keep its target "reachable" for valgrind's leak check. */
+    MR_KEY_NOPOINTERS = 1u << 2,
 };
 
 struct mr_maptype {
