@@ -160,12 +160,12 @@ static void print_race(const char *prefix, mr_mapfault fault, const race_site *s
                           lastpc);
         lead[nlead++] = mr_report_entry(writer, captured ? &writer->stack : known ? &last : NULL, MR_ROLE_WRITER);
     } else if (holder != 0) {
-        mr_g gone = {.goid = holder};
+        mr_g gone = {.goid = holder, .status = MR_G_DEAD}; /* Go's word for an exited goroutine */
         mr_report_section(&gone, NULL, known ? "wrote map" : "writing map",
                           known ? "the goroutine has exited since; its last write:" : "the goroutine has exited since",
                           lastpc);
         lead[nlead++] = (mr_report_goroutine){.goid = holder,
-                                              .status = "running",
+                                              .status = mr_gstatus_name(MR_G_DEAD),
                                               .role = MR_ROLE_WRITER,
                                               .npc = known ? 1 : 0,
                                               .exact = -1,

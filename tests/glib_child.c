@@ -11,6 +11,8 @@
  * iter      one thread inserts, another walks with a GHashTableIter
  * iterstep  a thread inserts one key between two steps of another's
  *           GHashTableIter walk, the two never in the table at once
+ * iterexit  the same, and the inserting thread has exited (and been
+ *           joined) before the walk takes its next step
  * crash     a lookup crashes inside GLib (a bad key for g_str_hash) while
  *           another thread writes the table without a lock
  * crashlocked  the same crash, the writer kept out by a lock the crashing
@@ -151,6 +153,31 @@ static int iter_step(void)
     pthread_create(&tb, NULL, step_inserter, NULL);
     pthread_join(ta, NULL);
     pthread_join(tb, NULL);
+    return 0;
+}
+
+/* iterexit: the stepper's two barriers are met by the inserter (the walk
+ * has begun) and then by main, once the inserter has exited. */
+static void *exiting_inserter(void *arg)
+{
+    (void)arg;
+    pthread_barrier_wait(&ready);
+    g_hash_table_insert(shared, GINT_TO_POINTER(KEYS + 1), NULL); /* LINE(exit_insert) */
+    return NULL;
+}
+
+static int iter_exit(void)
+{
+    shared = g_hash_table_new(g_direct_hash, g_direct_equal);
+    for (int i = 1; i <= 100; i++)
+        g_hash_table_insert(shared, GINT_TO_POINTER(i), GINT_TO_POINTER(i));
+    pthread_barrier_init(&ready, NULL, 2);
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, stepper, NULL);
+    pthread_create(&tb, NULL, exiting_inserter, NULL);
+    pthread_join(tb, NULL);
+    pthread_barrier_wait(&ready); /* the inserter is gone: the walk goes on */
+    pthread_join(ta, NULL);
     return 0;
 }
 
@@ -423,6 +450,8 @@ int main(int argc, char **argv)
         return crash(strcmp(mode, "crashlocked") == 0);
     if (strcmp(mode, "iterstep") == 0)
         return iter_step();
+    if (strcmp(mode, "iterexit") == 0)
+        return iter_exit();
     if (strcmp(mode, "locked") == 0)
         return locked();
     if (strcmp(mode, "gobject") == 0)

@@ -12,7 +12,7 @@ src="$srcdir/tests/glib_child.c"
 ex="$top/examples"
 json_check="$top/tests/json_check"
 runs=${MAPRACE_RUNS:-20}
-plan 24
+plan 25
 if [ ! -x "$child" ]; then
     for i in $(seq 1 24); do n=$((n + 1)); echo "ok $n # SKIP GLib (libglib2.0-dev) is not installed"; done
     exit 0
@@ -80,11 +80,19 @@ result $? "g_hash_table_foreach against insert: 'concurrent map iteration and ma
 racy iter "concurrent map iteration and map write" "iterator(...)" \
     "~/tests/glib_child.c:($(line iter_init)|$(line iter_next)) \+0x"
 result $? "GHashTableIter against insert: the iteration message in $runs/$runs runs, the iter_init or iter_next line" "$work/err"
-runs_saved=$runs runs=3 # (deterministic: the two are ordered by a barrier)
+runs_saved=$runs runs=3 # (deterministic: the two are ordered by a barrier; the
+# inserter returns after the second one, so it may have exited by the report)
 racy iterstep "concurrent map iteration and map write" "stepper(...)" "/tests/glib_child.c:$(line iter_step) +0x" \
-    "[running, wrote map]:" "step_inserter(...)" "/tests/glib_child.c:$(line step_insert) +0x"
+    "~\\[(running|dead), wrote map\\]:" "step_inserter(...)" "/tests/glib_child.c:$(line step_insert) +0x"
 status=$? runs=$runs_saved
 result $status "an insert that falls whole between two GHashTableIter steps: the iteration message, the iter_next line, the insert's line as the writer's last write" "$work/err"
+runs_saved=$runs runs=3 # (deterministic: the inserter is joined before the next step)
+racy iterexit "concurrent map iteration and map write" "stepper(...)" "/tests/glib_child.c:$(line iter_step) +0x" \
+    "[dead, wrote map]:" "(the goroutine has exited since; its last write:)" "exiting_inserter(...)" \
+    "/tests/glib_child.c:$(line exit_insert) +0x"
+status=$? runs=$runs_saved
+grep -qF '"status":"dead","role":"writer"' "$work"/log.*.jsonl || status=1
+result $status "the same with the inserter exited and joined: the writer shown [dead, wrote map], its last write's line, 'dead' in the log" "$work/err"
 
 # A crash inside a table call (a bad key for g_str_hash) while another
 # thread writes the table without a lock: the race, after Go's signal
