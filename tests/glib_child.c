@@ -142,12 +142,18 @@ static void *step_inserter(void *arg)
     return NULL;
 }
 
-static int iter_step(void)
+/* The table the stepper walks, and the barrier its two waits meet. */
+static void make_walked_table(void)
 {
     shared = g_hash_table_new(g_direct_hash, g_direct_equal);
     for (int i = 1; i <= 100; i++)
         g_hash_table_insert(shared, GINT_TO_POINTER(i), GINT_TO_POINTER(i));
     pthread_barrier_init(&ready, NULL, 2);
+}
+
+static int iter_step(void)
+{
+    make_walked_table();
     pthread_t ta, tb;
     pthread_create(&ta, NULL, stepper, NULL);
     pthread_create(&tb, NULL, step_inserter, NULL);
@@ -168,10 +174,7 @@ static void *exiting_inserter(void *arg)
 
 static int iter_exit(void)
 {
-    shared = g_hash_table_new(g_direct_hash, g_direct_equal);
-    for (int i = 1; i <= 100; i++)
-        g_hash_table_insert(shared, GINT_TO_POINTER(i), GINT_TO_POINTER(i));
-    pthread_barrier_init(&ready, NULL, 2);
+    make_walked_table();
     pthread_t ta, tb;
     pthread_create(&ta, NULL, stepper, NULL);
     pthread_create(&tb, NULL, exiting_inserter, NULL);
