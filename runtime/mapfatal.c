@@ -164,12 +164,7 @@ static void print_race(const char *prefix, mr_mapfault fault, const race_site *s
         mr_report_section(&gone, NULL, known ? "wrote map" : "writing map",
                           known ? "the goroutine has exited since; its last write:" : "the goroutine has exited since",
                           lastpc);
-        lead[nlead++] = (mr_report_goroutine){.goid = holder,
-                                              .status = mr_gstatus_name(MR_G_DEAD),
-                                              .role = MR_ROLE_WRITER,
-                                              .npc = known ? 1 : 0,
-                                              .exact = -1,
-                                              .pc = known ? last.pc : NULL};
+        lead[nlead++] = mr_report_entry(&gone, known ? &last : NULL, MR_ROLE_WRITER);
     }
     if (others)
         mr_report_others(self, writer);
