@@ -278,7 +278,7 @@ mr_map *mr_makemap(const mr_maptype *t, size_t hint)
     /* Allocate the initial hash table.  If B == 0, the buckets field is
      * allocated lazily by mapassign. */
     if (B != 0)
-        h->buckets = mr_makeBucketArray(t, h, B, NULL, &h->nextOverflow);
+        set_buckets(t, h, mr_makeBucketArray(t, h, B, NULL, &h->nextOverflow));
     mr_hook_map_made(h, t, (uintptr_t)__builtin_return_address(0));
     if (MR_UNLIKELY(mr_tsan_on))
         mr_tsan_made(h);
@@ -337,7 +337,7 @@ static void clear(const mr_maptype *t, mr_map *h, uintptr_t pc)
         }
         mr_mark_buckets_empty(t, h->buckets, h->B);
         mr_release_bucket_array(t, h, h->buckets, h->B);
-        h->buckets = mr_makeBucketArray(t, h, h->B, NULL, &h->nextOverflow);
+        set_buckets(t, h, mr_makeBucketArray(t, h, h->B, NULL, &h->nextOverflow));
         mr_trim_parked(h);
     }
     h->flags &= (uint8_t)~sameSizeGrow;
@@ -374,6 +374,7 @@ static void mapfree(const mr_maptype *t, mr_map *h, uintptr_t pc)
         mr_release_bucket_array(t, h, h->buckets, h->B);
     mr_release_parked(h);
     h->buckets = h->oldbuckets = NULL;
+    h->tops = NULL;
     h->count = 0;
     /* The header stays poisoned in quarantine for a while, so that a later
      * use is reported instead of reading reused memory. */

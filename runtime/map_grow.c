@@ -12,7 +12,8 @@
 #include "map_internal.h"
 
 /* Total buckets allocated for a table of 2^b: for b >= 4, Go adds 2^(b-4)
- * preallocated overflow buckets at the end of the array. */
+ * preallocated overflow buckets at the end of the array (and the copy of
+ * the main buckets' tophash words follows them: map_internal.h). */
 uintptr_t mr_nbuckets_alloc(uint8_t b)
 {
     uintptr_t n = bucketShift(b);
@@ -31,10 +32,10 @@ void *mr_makeBucketArray(const mr_maptype *t, mr_map *h, uint8_t b, void *dirtya
     uintptr_t nbuckets = mr_nbuckets_alloc(b);
     void *buckets;
     if (dirtyalloc == NULL) {
-        buckets = mr_map_alloc(MR_ALLOC_BUCKETS, nbuckets * t->bucketsize, h);
+        buckets = mr_map_alloc(MR_ALLOC_BUCKETS, bucket_array_bytes(t, b), h);
     } else {
         buckets = dirtyalloc;
-        memset(buckets, 0, nbuckets * t->bucketsize);
+        memset(buckets, 0, bucket_array_bytes(t, b)); /* the buckets and their tophash copy */
     }
     *nextOverflow = NULL;
     if (base != nbuckets) {
@@ -109,7 +110,7 @@ void mr_hashGrow(const mr_maptype *t, mr_map *h)
     h->oldbuckets = oldbuckets;
     h->nseparate_old = h->nseparate;
     h->nseparate = 0;
-    h->buckets = newbuckets;
+    set_buckets(t, h, newbuckets);
     h->nevacuate = 0;
     h->noverflow = 0;
     h->nextOverflow = nextOverflow;

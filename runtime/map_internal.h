@@ -99,6 +99,7 @@ struct mr_map {
     uint16_t noverflow;  /* approximate number of overflow buckets */
     uint64_t hash0;      /* hash seed */
     void *buckets;       /* array of 2^B buckets (plus preallocated overflow) */
+    uint64_t *tops;      /* its main buckets' tophash words, side by side (main_tops) */
     void *oldbuckets;    /* previous bucket array of half the size, non-NULL only when growing */
     uintptr_t nevacuate; /* progress counter for evacuation */
     bmap *nextOverflow;  /* free preallocated overflow bucket */
@@ -271,6 +272,9 @@ MR_INLINE void *slotelem(const mr_maptype *t, void *e)
     return indirectelem(t) ? *(void **)e : e;
 }
 
+/* map_grow.c: main and preallocated overflow buckets of a table of 2^b. */
+uintptr_t mr_nbuckets_alloc(uint8_t b);
+
 /* ---- the tophash bytes of a bucket, eight at a time ----------------------
  *
  * Go scans a bucket's eight tophash bytes one by one, a branch per slot.
@@ -327,6 +331,47 @@ MR_INLINE unsigned slot_bits(uint64_t mask)
 /* The lowest slot in a mask. */
 MR_INLINE uintptr_t first_slot(uint64_t mask) { return (uintptr_t)__builtin_ctzll(mask) >> 3; }
 
+/* ---- the main buckets' tophash words, side by side ---------------------
+ *
+ * In a table far larger than the cache, a lookup's first miss is its
+ * bucket's tophash line, and a lookup of an absent key needs nothing else
+ * from the bucket: no byte matches and the bucket ends in emptyRest.  So
+ * each bucket array ends with a dense copy of its 2^B main buckets'
+ * tophash words (8 bytes a bucket: 8 MB beside the 150 MB of 4M int64
+ * entries), small enough to stay in the last-level cache.  A lookup reads
+ * the copy: an absent key is usually answered without touching the
+ * bucket, and a present one goes straight to its key's line.  The bucket
+ * keeps its own tophash bytes, which everything else reads.  The copy may
+ * show more than the bucket, never less: an assign, and the evacuation
+ * that fills a new table's buckets, copy the main bucket's word over
+ * (sync_tops) before releasing the write claim; a delete leaves the copy
+ * as it was (the store, to a line of its own, cost 8 % of a large delete),
+ * so a cell deleted since is still a candidate there, and a lookup checks
+ * the bucket's own byte of a matching key.  Overflow buckets and an old
+ * table's buckets are read as before. */
+
+MR_INLINE size_t bucket_array_bytes(const mr_maptype *t, uint8_t b)
+{
+    return mr_nbuckets_alloc(b) * t->bucketsize + bucketShift(b) * sizeof(uint64_t);
+}
+
+MR_INLINE uint64_t *array_tops(const mr_maptype *t, void *array, uint8_t b)
+{
+    return (uint64_t *)((char *)array + mr_nbuckets_alloc(b) * t->bucketsize);
+}
+
+/* Makes array (of 2^h->B buckets) h's table. */
+MR_INLINE void set_buckets(const mr_maptype *t, mr_map *h, void *array)
+{
+    h->buckets = array;
+    h->tops = array_tops(t, array, h->B);
+}
+
+MR_INLINE void sync_tops(const mr_maptype *t, mr_map *h, uintptr_t bucket)
+{
+    h->tops[bucket] = load_tophash(bucketAt(t, h->buckets, bucket));
+}
+
 MR_INLINE bool evacuated(bmap *b)
 {
     uint8_t h = b->tophash[0];
@@ -363,7 +408,6 @@ MR_INLINE uintptr_t oldbucketmask(const mr_map *h) { return noldbuckets(h) - 1; 
 
 /* map_grow.c: growth and evacuation. */
 void *mr_makeBucketArray(const mr_maptype *t, mr_map *h, uint8_t b, void *dirtyalloc, bmap **nextOverflow);
-uintptr_t mr_nbuckets_alloc(uint8_t b);
 void mr_growWork(const mr_maptype *t, mr_map *h, uintptr_t bucket);
 void mr_advanceEvacuationMark(const mr_maptype *t, mr_map *h, uintptr_t newbit);
 bool mr_bucketEvacuated(const mr_maptype *t, mr_map *h, uintptr_t bucket);

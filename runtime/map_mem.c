@@ -313,7 +313,7 @@ void mr_release_overflow(const mr_maptype *t, mr_map *h, void *array, uint8_t b)
 
 void mr_release_bucket_array(const mr_maptype *t, mr_map *h, void *array, uint8_t b)
 {
-    size_t size = mr_nbuckets_alloc(b) * t->bucketsize;
+    size_t size = bucket_array_bytes(t, b);
     if (atomic_load_explicit(&h->iterators, memory_order_acquire) != 0) {
         /* An open iteration may read it: parked with the map. */
         mr_release_overflow(t, h, array, b);
@@ -366,6 +366,7 @@ void mr_mark_buckets_empty(const mr_maptype *t, void *array, uint8_t b)
     for (uintptr_t i = 0; i < bucketShift(b); i++)
         for (bmap *bk = bucketAt(t, array, i); bk != NULL; bk = overflow(t, bk))
             memset(bk->tophash, emptyRest, sizeof bk->tophash);
+    memset(array_tops(t, array, b), emptyRest, bucketShift(b) * sizeof(uint64_t));
 }
 
 /* ---- quarantine of freed headers --------------------------------------
