@@ -140,15 +140,19 @@ MR_INLINE void *mapaccess_body(const mr_maptype *t, mr_map *h, const void *key, 
     uint64_t hash = kind_hash(t, kind, key, h->hash0);
     uintptr_t m = bucketMask(h->B);
     bmap *b = bucketAt(t, h->buckets, hash & m);
-    /* The main bucket's tophash word from the dense copy (map_internal.h),
-     * not from the bucket's own line; in a table beyond the cache, the
-     * bucket's lines are asked for meanwhile, so that a key found in the
-     * copy is on its way (a hit waited for the copy and then the key:
-     * string large hits took 7 % longer with only the first line asked
-     * for, and int64 hits 30 % longer with none). */
-    uint64_t w = h->tops[hash & m];
-    if (h->B >= PREFETCH_MIN_B)
+    /* The main bucket's tophash word: in a table beyond the cache, from
+     * the dense copy (map_internal.h), the bucket's lines asked for
+     * meanwhile so that a key found in the copy is on its way (a hit
+     * waited for the copy and then the key: string large hits took 7 %
+     * longer with only the first line asked for, int64 hits 30 % longer
+     * with none). */
+    uint64_t w;
+    if (h->tops != NULL) {
+        w = h->tops[hash & m];
         prefetch_bucket(t, (const char *)b, 0, false);
+    } else {
+        w = load_tophash(b);
+    }
     if (MR_UNLIKELY(h->oldbuckets != NULL)) {
         if (!isSameSizeGrow(h))
             m >>= 1; /* There used to be half as many buckets; mask down one more power of two. */

@@ -366,7 +366,8 @@ void mr_mark_buckets_empty(const mr_maptype *t, void *array, uint8_t b)
     for (uintptr_t i = 0; i < bucketShift(b); i++)
         for (bmap *bk = bucketAt(t, array, i); bk != NULL; bk = overflow(t, bk))
             memset(bk->tophash, emptyRest, sizeof bk->tophash);
-    memset(array_tops(t, array, b), emptyRest, bucketShift(b) * sizeof(uint64_t));
+    if (tops_bytes(b) != 0)
+        memset(array_tops(t, array, b), emptyRest, tops_bytes(b));
 }
 
 /* ---- quarantine of freed headers --------------------------------------
