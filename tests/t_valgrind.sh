@@ -2,15 +2,16 @@
 # Valgrind's memcheck over the map: leak_child (every map kind created,
 # filled, grown during iteration, cleared and freed: no leak), t_iterate
 # (iterators reading tables the map released: no invalid access) and a
-# shortened t_model; and that a delete leaves no pointer key behind to
+# shortened t_model, also with every table keeping its tophash copy
+# (t_model_tops); and that a delete leaves no pointer key behind to
 # keep leaked memory reachable.
-echo "1..6"
+echo "1..7"
 if [ -z "$VALGRIND" ]; then
-    for i in 1 2 3 4 5 6; do echo "ok $i # SKIP valgrind not installed"; done
+    for i in 1 2 3 4 5 6 7; do echo "ok $i # SKIP valgrind not installed"; done
     exit 0
 fi
 if [ -n "$MAPRACE_SANITIZED" ]; then
-    for i in 1 2 3 4 5 6; do echo "ok $i # SKIP a sanitizer build (ASan checks these programs instead)"; done
+    for i in 1 2 3 4 5 6 7; do echo "ok $i # SKIP a sanitizer build (ASan checks these programs instead)"; done
     exit 0
 fi
 dir="${top_builddir:-.}/tests"
@@ -34,6 +35,7 @@ check() { # description, command...
 check "no leak, no invalid access in create/fill/iterate/clear/free" "$dir/leak_child"
 check "no invalid access by iterators over released tables" "$dir/t_iterate"
 MODEL_SCALE=50 check "no invalid access in the model test" "$dir/t_model"
+MODEL_SCALE=50 check "no invalid access in the model test, every table with its tophash copy" "$dir/t_model_tops"
 # (A detached thread's last bytes may still be in glibc's hands at exit:
 # "possibly lost" is not counted here, definite and indirect leaks are.)
 POSSIBLE= check "no leak with goroutines panicking and recovering" "$dir/stress_child" 200
