@@ -60,11 +60,8 @@ static inline __attribute__((always_inline)) uint64_t mr_read32(const unsigned c
  * differ.  The seed goes into both operands of each multiply: a key whose
  * bytes cancel one operand to zero would need the seed to be known.
  */
-static inline __attribute__((always_inline)) uint64_t mr_hashbytes_inline(const void *p, size_t n,
-                                                                          uint64_t seed)
+static inline __attribute__((always_inline)) uint64_t mr_hash_short(const void *p, size_t n, uint64_t seed)
 {
-    if (__builtin_expect(n > MR_SHORT_HASH_MAX, 0))
-        return XXH3_64bits_withSeed(p, n, seed);
     const unsigned char *c = p;
     uint64_t s = seed ^ MR_HASH_P1, a, b;
     if (n > 16) {
@@ -84,6 +81,31 @@ static inline __attribute__((always_inline)) uint64_t mr_hashbytes_inline(const 
         a = b = 0;
     }
     return mr_mix(MR_HASH_P1 ^ n, mr_mix(a ^ s ^ MR_HASH_P0, b ^ s));
+}
+
+static inline __attribute__((always_inline)) uint64_t mr_hashbytes_inline(const void *p, size_t n,
+                                                                          uint64_t seed)
+{
+    if (__builtin_expect(n > MR_SHORT_HASH_MAX, 0))
+        return XXH3_64bits_withSeed(p, n, seed);
+    return mr_hash_short(p, n, seed);
+}
+
+/* Whether n <= MR_SHORT_HASH_MAX bytes are equal, compared inline with
+ * the hash's overlapping reads: no call to memcmp (map_body.h). */
+static inline __attribute__((always_inline)) int mr_short_equal(const void *p, const void *q, size_t n)
+{
+    const unsigned char *a = p, *b = q;
+    if (n > 16)
+        return ((mr_read64(a) ^ mr_read64(b)) | (mr_read64(a + 8) ^ mr_read64(b + 8)) |
+                (mr_read64(a + n - 16) ^ mr_read64(b + n - 16)) | (mr_read64(a + n - 8) ^ mr_read64(b + n - 8))) == 0;
+    if (n >= 8)
+        return ((mr_read64(a) ^ mr_read64(b)) | (mr_read64(a + n - 8) ^ mr_read64(b + n - 8))) == 0;
+    if (n >= 4)
+        return ((mr_read32(a) ^ mr_read32(b)) | (mr_read32(a + n - 4) ^ mr_read32(b + n - 4))) == 0;
+    if (n == 0)
+        return 1;
+    return a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1];
 }
 
 #endif /* MAPRT_HASH_H */

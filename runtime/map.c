@@ -43,7 +43,7 @@ static COLD void *access2_seen_writer(const mr_maptype *t, mr_map *h, const void
  * first write.) */
 #define PER_KIND(X) X(fast64, MR_FAST64) X(faststr, MR_FASTSTR) X(fast32, MR_FAST32) X(generic, MR_FAST_NONE)
 
-#define KIND_FUNCTIONS(name, kind)                                                                  \
+#define LOOKUP_FUNCTIONS(name, kind)                                                                \
     static MR_NOINLINE MR_HOT_PATH void *access1_##name(const mr_maptype *t, mr_map *h, const void *key) \
     {                                                                                               \
         void *e = NULL;                                                                             \
@@ -66,7 +66,9 @@ static COLD void *access2_seen_writer(const mr_maptype *t, mr_map *h, const void
         }                                                                                           \
         *ok = e != NULL;                                                                            \
         return e != NULL ? e : zero_value_of(t);                                                    \
-    }                                                                                               \
+    }
+#define KIND_FUNCTIONS(name, kind)                                                                  \
+    LOOKUP_FUNCTIONS(name, kind)                                                                    \
     static MR_NOINLINE MR_HOT_PATH void *assign_##name(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc) \
     {                                                                                               \
         return mapassign_body(t, h, key, pc, kind);                                                 \
@@ -80,6 +82,12 @@ static COLD void *access2_seen_writer(const mr_maptype *t, mr_map *h, const void
         evacuate_body(t, h, oldbucket, kind);                                                       \
     }
 PER_KIND(KIND_FUNCTIONS)
+/* A string lookup's key of at most MR_SHORT_HASH_MAX bytes (most keys) is
+ * hashed and compared inline: with no call to XXH3 or memcmp left in it,
+ * the body saves four registers instead of six and sets up no frame
+ * (callgrind: 152 -> 140 instructions a small-map hit; interleaved runs:
+ * small-map hits -12 %, misses -8 %, 2M-key hits -6 %). */
+LOOKUP_FUNCTIONS(faststrshort, MR_FASTSTR_SHORT)
 
 #define BY_KIND(op, t, ...)                                                     \
     switch ((t)->fastkind) {                                                    \
@@ -89,13 +97,22 @@ PER_KIND(KIND_FUNCTIONS)
     default: return op##_generic(t, __VA_ARGS__);                               \
     }
 
-static void *access1(const mr_maptype *t, mr_map *h, const void *key)
+MR_INLINE bool short_string(const mr_maptype *t, const void *key)
 {
+    return t->fastkind == MR_FASTSTR && ((const mr_string *)key)->len <= MR_SHORT_HASH_MAX;
+}
+
+MR_INLINE void *access1(const mr_maptype *t, mr_map *h, const void *key)
+{
+    if (short_string(t, key))
+        return access1_faststrshort(t, h, key);
     BY_KIND(access1, t, h, key)
 }
 
-static void *access2(const mr_maptype *t, mr_map *h, const void *key, bool *ok)
+MR_INLINE void *access2(const mr_maptype *t, mr_map *h, const void *key, bool *ok)
 {
+    if (short_string(t, key))
+        return access2_faststrshort(t, h, key, ok);
     BY_KIND(access2, t, h, key, ok)
 }
 

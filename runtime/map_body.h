@@ -22,7 +22,8 @@ MR_INLINE uint32_t kind_keysize(const mr_maptype *t, int kind)
     switch (kind) {
     case MR_FAST32: return 4;
     case MR_FAST64: return 8;
-    case MR_FASTSTR: return sizeof(mr_string);
+    case MR_FASTSTR:
+    case MR_FASTSTR_SHORT: return sizeof(mr_string);
     default: return t->keysize;
     }
 }
@@ -54,6 +55,10 @@ MR_INLINE uint64_t kind_hash(const mr_maptype *t, int kind, const void *key, uin
         const mr_string *s = key;
         return mr_hashbytes_inline(s->ptr, s->len, seed);
     }
+    case MR_FASTSTR_SHORT: {
+        const mr_string *s = key;
+        return mr_hash_short(s->ptr, s->len, seed);
+    }
     default: return t->hash(key, seed);
     }
 }
@@ -66,6 +71,10 @@ MR_INLINE bool kind_equal(const mr_maptype *t, int kind, const void *a, const vo
     case MR_FASTSTR: {
         const mr_string *x = a, *y = b;
         return x->len == y->len && (x->ptr == y->ptr || memcmp(x->ptr, y->ptr, x->len) == 0);
+    }
+    case MR_FASTSTR_SHORT: { /* (a is the key looked up, of at most MR_SHORT_HASH_MAX bytes) */
+        const mr_string *x = a, *y = b;
+        return x->len == y->len && (x->ptr == y->ptr || mr_short_equal(x->ptr, y->ptr, x->len));
     }
     default: return t->equal(a, b);
     }

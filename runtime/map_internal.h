@@ -56,8 +56,10 @@ enum {
 /* Sentinel bucket id for iterators: no bucket has this number. */
 #define noCheck UINTPTR_MAX
 
-/* Which specialised body a map type takes (mr_maptype.fastkind). */
-enum { MR_FAST_NONE = 0, MR_FAST32 = 1, MR_FAST64 = 2, MR_FASTSTR = 3 };
+/* Which specialised body a map type takes (mr_maptype.fastkind), and
+ * MR_FASTSTR_SHORT: the string body's lookups of keys of at most
+ * MR_SHORT_HASH_MAX bytes, which hash and compare inline (map.c). */
+enum { MR_FAST_NONE = 0, MR_FAST32 = 1, MR_FAST64 = 2, MR_FASTSTR = 3, MR_FASTSTR_SHORT = 4 };
 
 /* Go's bmap: tophash[8], then 8 keys, 8 elems and the overflow pointer,
  * packed at offsets the map type computes. */

@@ -1,13 +1,14 @@
 /*
  * t_hash — the seeded hashes (mr_hash_bytes, mr_hash_u64) that the ready-
  * made map types use: every input byte and bit counts, the length counts,
- * the seed counts, and keys spread evenly over buckets and tophash bytes.
- * Lengths run from 0 to 64, across the short-string path (up to 32 bytes)
- * and XXH3 beyond it.
+ * the seed counts, and keys spread evenly over buckets and tophash bytes;
+ * and the short keys' inline comparison.  Lengths run from 0 to 64,
+ * across the short-string path (up to 32 bytes) and XXH3 beyond it.
  */
 #include "tap.h"
 
 #include <maprt.h>
+#include "hash.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -139,10 +140,35 @@ static void spread(const char *what, const char *fmt)
        5 * sqrt(2 * dof));
 }
 
+/* The short keys' inline comparison (hash.h): equal bytes at another
+ * address compare equal, and any one byte changed makes them differ. */
+static void short_equal(void)
+{
+    unsigned char a[MR_SHORT_HASH_MAX], b[MR_SHORT_HASH_MAX];
+    int wrong = 0, compared = 0;
+    for (size_t n = 0; n <= MR_SHORT_HASH_MAX; n++) {
+        fill(a, n);
+        memcpy(b, a, n);
+        wrong += !mr_short_equal(a, b, n);
+        compared++;
+        for (size_t i = 0; i < n; i++) {
+            for (int bit = 0; bit < 8; bit++) {
+                b[i] ^= (unsigned char)(1u << bit);
+                wrong += mr_short_equal(a, b, n);
+                compared++;
+                b[i] ^= (unsigned char)(1u << bit);
+            }
+        }
+    }
+    ok(wrong == 0, "short keys (0 to %d bytes): equal copies compare equal, any one bit changed differs (%d of %d wrong)",
+       (int)MR_SHORT_HASH_MAX, wrong, compared);
+}
+
 int main(void)
 {
     avalanche();
     length_and_seed();
+    short_equal();
     spread("decimal keys (1-6 bytes)", "%u");
     spread("\"key:\" and a counter (5-11 bytes)", "key:%u");
     spread("\"user:\" and 16 hex digits (21 bytes)", "user:%016x");

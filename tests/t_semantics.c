@@ -147,6 +147,43 @@ static void strings(void)
     mr_mapfree(STR, m);
 }
 
+/* Every byte of a string key counts at every length, on both sides of the
+ * short keys' inline hash and compare (up to 32 bytes): a lookup through
+ * a copy of the key (another pointer) finds it, one with any one byte
+ * changed does not. */
+static void string_bytes(void)
+{
+    enum { MAXLEN = 40 };
+    static char stored[MAXLEN + 1][MAXLEN];
+    char probe[MAXLEN];
+    int wrong = 0, lookups = 0;
+    mr_map *m = mr_makemap(STR, 0);
+    for (size_t n = 0; n <= MAXLEN; n++) {
+        for (size_t i = 0; i < n; i++)
+            stored[n][i] = (char)('a' + (i * 7 + n) % 26);
+        mr_string k = {stored[n], n};
+        *(int64_t *)mr_mapassign(STR, m, &k) = (int64_t)n + 1;
+    }
+    for (size_t n = 0; n <= MAXLEN; n++) {
+        memcpy(probe, stored[n], n);
+        mr_string copy = {probe, n};
+        bool found;
+        int64_t v = *(int64_t *)mr_mapaccess2(STR, m, &copy, &found);
+        wrong += !found || v != (int64_t)n + 1;
+        lookups++;
+        for (size_t i = 0; i < n; i++) {
+            probe[i] ^= 0x20;
+            mr_mapaccess2(STR, m, &copy, &found);
+            wrong += found;
+            lookups++;
+            probe[i] ^= 0x20;
+        }
+    }
+    ok(wrong == 0, "string keys of 0 to %d bytes: a copy finds its key, one with any byte changed does not (%d of %d wrong)",
+       MAXLEN, wrong, lookups);
+    mr_mapfree(STR, m);
+}
+
 /* A user type with keys and elements larger than 128 bytes: stored out of
  * line, as Go does. */
 struct wide {
@@ -294,6 +331,7 @@ int main(int argc, char **argv)
     basics();
     hints();
     strings();
+    string_bytes();
     user_types();
     float_keys();
     fatal_cases(test_dir(argv[0]));
