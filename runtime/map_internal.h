@@ -163,6 +163,18 @@ MR_INLINE uint64_t settled_bias(mr_map *h, uint64_t me)
     return bias;
 }
 
+/* Will this goroutine's claim of h be a locked instruction (the map is
+ * not biased to it)?  Only a hint: read without the claim. */
+MR_INLINE bool claim_locks(mr_map *h)
+{
+#ifndef MR_NO_RACE_CHECKS
+    return atomic_load_explicit(&h->bias, memory_order_relaxed) != mr_getg_id();
+#else
+    (void)h;
+    return false;
+#endif
+}
+
 MR_INLINE void claimWriting(mr_map *h, uintptr_t pc)
 {
 #ifndef MR_NO_RACE_CHECKS
