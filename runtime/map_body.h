@@ -207,8 +207,8 @@ MR_INLINE void *mapaccess_body(const mr_maptype *t, mr_map *h, const void *key, 
  * a growing map's evacuation then find their lines on the way (without,
  * 2M- and 4M-key inserts took 8-10 % longer); it also stores into the
  * copy of the tophash words (sync_tops).  A delete asks only ahead of a
- * compare-and-swap.  Only a hint: B, buckets and tops
- * are read without the claim, so as atomics, and may be stale. */
+ * compare-and-swap.  Only a hint: B, buckets and tops are read without
+ * the claim, so as atomics, and may be stale. */
 MR_INLINE void prefetch_write_bucket(const mr_maptype *t, mr_map *h, uint64_t hash, bool assign)
 {
     uint8_t B = __atomic_load_n(&h->B, __ATOMIC_RELAXED);
