@@ -141,7 +141,7 @@ static void spread(const char *what, const char *fmt)
 }
 
 /* The short keys' inline comparison (hash.h): equal bytes at another
- * address compare equal, and any one byte changed makes them differ. */
+ * address compare equal, and any one bit changed makes them differ. */
 static void short_equal(void)
 {
     unsigned char a[MR_SHORT_HASH_MAX], b[MR_SHORT_HASH_MAX];
