@@ -106,6 +106,12 @@ enum {
      * Without it a deleted key is zeroed, so that a pointer in it does
      * not keep its target "reachable" for valgrind's leak check. */
     MR_KEY_NOPOINTERS = 1u << 2,
+    /* The element holds no pointers: a delete leaves its bytes in the
+     * emptied cell, and the assign that later hands that cell out for a
+     * new key zeroes it there instead (the element is read only through
+     * a live key, so this is invisible).  Without it a deleted element is
+     * zeroed at once, as Go does, for valgrind's leak check. */
+    MR_ELEM_NOPOINTERS = 1u << 3,
 };
 
 struct mr_maptype {
@@ -117,7 +123,7 @@ struct mr_maptype {
     uint32_t slotkeysize;  /* bytes per key slot in a bucket (8 if out of line) */
     uint32_t slotelemsize; /* bytes per element slot in a bucket */
     uint32_t bucketsize;   /* tophash[8] + 8 keys + 8 elems + overflow pointer */
-    uint8_t flags;         /* MR_KEY_* */
+    uint8_t flags;         /* MR_KEY_*, MR_ELEM_* */
     uint8_t indirect;      /* bit 0: keys out of line; bit 1: elements */
     uint8_t fastkind;      /* private: specialised code path, 0 for user types */
     uint16_t keyalign;     /* _Alignof the key type (0 is taken as 8) */

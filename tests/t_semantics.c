@@ -200,6 +200,8 @@ typedef struct {
 static uint64_t a32_hash(const void *k, uint64_t seed) { return mr_hash_u64((uint64_t)((const aligned32 *)k)->v, seed); }
 static bool a32_equal(const void *a, const void *b) { return ((const aligned32 *)a)->v == ((const aligned32 *)b)->v; }
 static const mr_maptype a32_type = MR_MAPTYPE_INIT("map[a32]int64", aligned32, int64_t, a32_hash, a32_equal, 0);
+static uint64_t i64_hash(const void *k, uint64_t seed) { return mr_hash_u64(*(const uint64_t *)k, seed); }
+static bool i64_equal(const void *a, const void *b) { return *(const int64_t *)a == *(const int64_t *)b; }
 
 static void user_types(void)
 {
@@ -237,6 +239,55 @@ static void user_types(void)
     *(int64_t *)mr_mapassign(&a32_type, m, &ka) = 5;
     ok(*(int64_t *)mr_mapaccess1(&a32_type, m, &ka) == 5, "over-aligned keys work");
     mr_mapfree(&a32_type, m);
+}
+
+/* A 24-byte element without pointers, inline in the bucket. */
+struct triple {
+    int64_t a, b, c;
+};
+static const mr_maptype triple_type = MR_MAPTYPE_INIT("map[int64]triple", int64_t, struct triple, i64_hash,
+                                                      i64_equal, MR_KEY_NOPOINTERS | MR_ELEM_NOPOINTERS);
+
+/* With MR_ELEM_NOPOINTERS a delete leaves the element's bytes in the
+ * cell and the assign that reuses the cell zeroes it: every slot a new
+ * key gets must still read zero, whether the cell was emptied alone, at
+ * the end of a run (emptyRest) or in an overflow bucket. */
+static void reused_cells(void)
+{
+    const int n = 5000;
+    const mr_maptype *types[] = {I64, STR, &triple_type};
+    char (*names)[16] = malloc((size_t)n * sizeof *names);
+    mr_string *sk = malloc((size_t)n * sizeof *sk);
+    for (int i = 0; i < n; i++) {
+        snprintf(names[i], sizeof names[i], "reuse-%d", i);
+        sk[i] = (mr_string){names[i], strlen(names[i])};
+    }
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        const mr_maptype *T = types[t];
+        mr_map *m = mr_makemap(T, 0);
+        int64_t keys[5000];
+        int dirty = 0;
+        for (int round = 0; round < 3; round++) {
+            /* Fill with non-zero elements, then empty in a scrambled
+             * order, then refill the same keys the other way round. */
+            for (int i = 0; i < n; i++) {
+                keys[i] = round % 2 ? n - 1 - i : i;
+                void *key = T == STR ? (void *)&sk[keys[i]] : (void *)&keys[i];
+                void *e = mr_mapassign(T, m, key);
+                dirty += !all_zero(e, T->elemsize);
+                memset(e, 0xa5, T->elemsize);
+            }
+            for (int i = 0; i < n; i++) {
+                int64_t k = (int64_t)((i * 7919L) % n);
+                mr_mapdelete(T, m, T == STR ? (void *)&sk[k] : (void *)&k);
+            }
+        }
+        ok(mr_maplen(m) == 0 && dirty == 0, "%s: %d new keys in deleted cells all got a zero element (%d did not)",
+           T->name, 3 * n, dirty);
+        mr_mapfree(T, m);
+    }
+    free(sk);
+    free(names);
 }
 
 /* float64 keys, with Go's rules: NaN != NaN, +0 == -0. */
@@ -333,6 +384,7 @@ int main(int argc, char **argv)
     strings();
     string_bytes();
     user_types();
+    reused_cells();
     float_keys();
     fatal_cases(test_dir(argv[0]));
     return tap_done();
