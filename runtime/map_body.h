@@ -38,6 +38,32 @@ MR_INLINE bool kind_indirectkey(const mr_maptype *t, int kind)
     return kind == MR_FAST_NONE && indirectkey(t);
 }
 
+/* The ready-made types' elements are 8 bytes but map[int32]int32's 4
+ * (MR_FAST_ELEMSIZE, checked where they are defined): with the sizes as
+ * constants the bucket's size and offsets fold too, instead of a load and
+ * a multiply, and an element's copy is one move, not a switch on its size. */
+MR_INLINE uint32_t kind_elemsize(const mr_maptype *t, int kind)
+{
+    return kind == MR_FAST_NONE ? t->slotelemsize : MR_FAST_ELEMSIZE(kind);
+}
+
+MR_INLINE uint32_t kind_bucketsize(const mr_maptype *t, int kind)
+{
+    if (kind == MR_FAST_NONE)
+        return t->bucketsize;
+    return dataOffset + bucketCnt * (kind_keysize(t, kind) + kind_elemsize(t, kind)) + sizeof(void *);
+}
+
+MR_INLINE bmap *kind_bucketAt(const mr_maptype *t, int kind, void *array, uintptr_t i)
+{
+    return (bmap *)((char *)array + i * kind_bucketsize(t, kind));
+}
+
+MR_INLINE bmap *kind_overflow(const mr_maptype *t, int kind, bmap *b)
+{
+    return *(bmap **)((char *)b + kind_bucketsize(t, kind) - sizeof(void *));
+}
+
 MR_INLINE uint64_t kind_hash(const mr_maptype *t, int kind, const void *key, uint64_t seed)
 {
     switch (kind) {
@@ -87,7 +113,7 @@ MR_INLINE void *kind_bkey(const mr_maptype *t, int kind, bmap *b, uintptr_t i)
 
 MR_INLINE void *kind_belem(const mr_maptype *t, int kind, bmap *b, uintptr_t i)
 {
-    return (char *)b + dataOffset + bucketCnt * kind_slotkeysize(t, kind) + i * t->slotelemsize;
+    return (char *)b + dataOffset + bucketCnt * kind_slotkeysize(t, kind) + i * kind_elemsize(t, kind);
 }
 
 /* Copies a key or element: the common sizes inline, the rest by memcpy
@@ -121,9 +147,10 @@ MR_INLINE void zero_slot(void *dst, uint32_t n)
 enum { PREFETCH_MIN_B = 14 }; /* 2^14 buckets: megabytes, beyond L2 */
 
 /* Asks for every line of bucket i of a table, for writing or reading. */
-MR_INLINE void prefetch_bucket(const mr_maptype *t, const char *table, uintptr_t i, bool write)
+MR_INLINE void prefetch_bucket(const mr_maptype *t, int kind, const char *table, uintptr_t i, bool write)
 {
-    const char *p = table + i * t->bucketsize, *end = p + t->bucketsize - 1;
+    const uint32_t size = kind_bucketsize(t, kind);
+    const char *p = table + i * size, *end = p + size - 1;
     for (; p < end; p += 64) {
         if (write)
             __builtin_prefetch(p, 1);
@@ -148,7 +175,7 @@ MR_INLINE void *mapaccess_body(const mr_maptype *t, mr_map *h, const void *key, 
         return NULL;
     uint64_t hash = kind_hash(t, kind, key, h->hash0);
     uintptr_t m = bucketMask(h->B);
-    bmap *b = bucketAt(t, h->buckets, hash & m);
+    bmap *b = kind_bucketAt(t, kind, h->buckets, hash & m);
     /* The main bucket's tophash word: in a table beyond the cache, from
      * the dense copy (map_internal.h), the bucket's first line (its own
      * tophash bytes, checked for a candidate, and the first keys) asked
@@ -169,7 +196,7 @@ MR_INLINE void *mapaccess_body(const mr_maptype *t, mr_map *h, const void *key, 
     if (MR_UNLIKELY(h->oldbuckets != NULL)) {
         if (!isSameSizeGrow(h))
             m >>= 1; /* There used to be half as many buckets; mask down one more power of two. */
-        bmap *oldb = bucketAt(t, h->oldbuckets, hash & m);
+        bmap *oldb = kind_bucketAt(t, kind, h->oldbuckets, hash & m);
         if (!evacuated(oldb)) {
             b = oldb;
             w = load_tophash(b);
@@ -191,7 +218,7 @@ MR_INLINE void *mapaccess_body(const mr_maptype *t, mr_map *h, const void *key, 
         }
         if (has_empty_rest(w))
             return NULL;
-        b = overflow(t, b);
+        b = kind_overflow(t, kind, b);
         if (b == NULL)
             return NULL;
         w = load_tophash(b);
@@ -213,7 +240,7 @@ MR_INLINE void *mapaccess_body(const mr_maptype *t, mr_map *h, const void *key, 
  * copy of the tophash words (sync_tops).  A delete asks only ahead of a
  * compare-and-swap.  Only a hint: B, buckets and tops are read without
  * the claim, so as atomics, and may be stale. */
-MR_INLINE void prefetch_write_bucket(const mr_maptype *t, mr_map *h, uint64_t hash, bool assign)
+MR_INLINE void prefetch_write_bucket(const mr_maptype *t, mr_map *h, uint64_t hash, bool assign, int kind)
 {
     uint8_t B = __atomic_load_n(&h->B, __ATOMIC_RELAXED);
     if (B < PREFETCH_MIN_B)
@@ -227,7 +254,7 @@ MR_INLINE void prefetch_write_bucket(const mr_maptype *t, mr_map *h, uint64_t ha
     const char *buckets = __atomic_load_n((char **)&h->buckets, __ATOMIC_RELAXED);
     const uint64_t *tops = __atomic_load_n(&h->tops, __ATOMIC_RELAXED);
     uintptr_t m = bucketMask(B);
-    prefetch_bucket(t, buckets, hash & m, true);
+    prefetch_bucket(t, kind, buckets, hash & m, true);
     if (assign)
         __builtin_prefetch(&tops[hash & m], 1); /* (sync_tops stores there) */
     /* While the map grows, the write first evacuates the old bucket its
@@ -240,11 +267,11 @@ MR_INLINE void prefetch_write_bucket(const mr_maptype *t, mr_map *h, uint64_t ha
     if (old == NULL)
         return;
     if (__atomic_load_n(&h->flags, __ATOMIC_RELAXED) & sameSizeGrow) {
-        prefetch_bucket(t, old, hash & m, false);
+        prefetch_bucket(t, kind, old, hash & m, false);
         return;
     }
-    prefetch_bucket(t, old, hash & (m >> 1), false);
-    prefetch_bucket(t, buckets, (hash & m) ^ ((m + 1) >> 1), true);
+    prefetch_bucket(t, kind, old, hash & (m >> 1), false);
+    prefetch_bucket(t, kind, buckets, (hash & m) ^ ((m + 1) >> 1), true);
     if (assign)
         __builtin_prefetch(&tops[(hash & m) ^ ((m + 1) >> 1)], 1);
 }
@@ -258,7 +285,7 @@ MR_INLINE void *mapassign_body(const mr_maptype *t, mr_map *h, const void *key, 
     /* Hash before claiming, as Go does, so a user hash that fails leaves
      * the map unclaimed. */
     uint64_t hash = kind_hash(t, kind, key, h->hash0);
-    prefetch_write_bucket(t, h, hash, true);
+    prefetch_write_bucket(t, h, hash, true, kind);
     claimWriting(h, pc);
     if (MR_UNLIKELY(h->buckets == NULL))
         set_buckets(t, h, mr_makeBucketArray(t, h, 0, NULL, &h->nextOverflow)); /* makemap_small: one bucket, made lazily */
@@ -270,7 +297,7 @@ again:;
     uintptr_t bucket = hash & bucketMask(h->B);
     if (growing(h))
         mr_growWork(t, h, bucket);
-    bmap *b = bucketAt(t, h->buckets, bucket);
+    bmap *b = kind_bucketAt(t, kind, h->buckets, bucket);
     inserti = NULL;
     insertk = NULL;
     elem = NULL;
@@ -299,7 +326,7 @@ again:;
         }
         if (has_empty_rest(w))
             break;
-        bmap *ovf = overflow(t, b);
+        bmap *ovf = kind_overflow(t, kind, b);
         if (ovf == NULL)
             break;
         b = ovf;
@@ -327,7 +354,7 @@ again:;
     if (kind == MR_FAST_NONE && indirectelem(t))
         *(void **)elem = mr_slot_alloc(MR_ALLOC_ELEM, t->elemsize, t->elemalign, h);
     else if (t->flags & MR_ELEM_NOPOINTERS)
-        zero_slot(elem, t->slotelemsize); /* a deleted element may be left there */
+        zero_slot(elem, kind_elemsize(t, kind)); /* a deleted element may be left there */
     memcpy(insertk, key, kind_keysize(t, kind));
     *inserti = top;
     sync_tops(t, h, bucket);
@@ -346,17 +373,17 @@ MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, u
     /* Checked before count so a delete racing with a write on an empty map
      * is still seen. */
     uint64_t hash = kind_hash(t, kind, key, h->hash0);
-    prefetch_write_bucket(t, h, hash, false);
+    prefetch_write_bucket(t, h, hash, false, kind);
     claimWriting(h, pc);
     if (h->count == 0)
         goto out;
     uintptr_t bucket = hash & bucketMask(h->B);
     if (growing(h))
         mr_growWork(t, h, bucket);
-    bmap *b = bucketAt(t, h->buckets, bucket);
+    bmap *b = kind_bucketAt(t, kind, h->buckets, bucket);
     bmap *bOrig = b;
     uint8_t top = tophash(hash);
-    for (; b != NULL; b = overflow(t, b)) {
+    for (; b != NULL; b = kind_overflow(t, kind, b)) {
         uint64_t w = load_tophash(b);
         for (uint64_t cand = match_top(w, top); cand != 0; cand &= cand - 1) {
             uintptr_t i = first_slot(cand);
@@ -378,7 +405,7 @@ MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, u
                 mr_slot_release(h, MR_ALLOC_ELEM, *(void **)e, t->elemsize, t->elemalign);
                 *(void **)e = NULL;
             } else if (!(t->flags & MR_ELEM_NOPOINTERS)) {
-                zero_slot(e, t->slotelemsize); /* a later assign hands out a zero slot */
+                zero_slot(e, kind_elemsize(t, kind)); /* a later assign hands out a zero slot */
             }
             /* (Otherwise the assign that reuses the cell zeroes it: the
              * element's line is then on its way for the caller's store,
@@ -389,7 +416,7 @@ MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, u
             /* If the bucket now ends in a bunch of emptyOne states, change
              * those to emptyRest states. */
             if (i == bucketCnt - 1) {
-                bmap *ovf = overflow(t, b);
+                bmap *ovf = kind_overflow(t, kind, b);
                 if (ovf != NULL && ovf->tophash[0] != emptyRest)
                     goto notLast;
             } else if (b->tophash[i + 1] != emptyRest) {
@@ -402,7 +429,7 @@ MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, u
                         break; /* beginning of initial bucket, we're done. */
                     /* Find previous bucket, continue at its last entry. */
                     bmap *c = b;
-                    for (b = bOrig; overflow(t, b) != c; b = overflow(t, b)) {
+                    for (b = bOrig; kind_overflow(t, kind, b) != c; b = kind_overflow(t, kind, b)) {
                     }
                     i = bucketCnt - 1;
                 } else {
@@ -436,16 +463,14 @@ out:
 typedef struct evacDst {
     bmap *b;    /* current destination bucket */
     uintptr_t i;/* key/elem index into b */
-    char *k;    /* pointer to current key storage */
-    char *e;    /* pointer to current elem storage */
 } evacDst;
 
 MR_INLINE void evacDst_init(const mr_maptype *t, evacDst *d, bmap *b, int kind)
 {
+    (void)t;
+    (void)kind;
     d->b = b;
     d->i = 0;
-    d->k = (char *)b + dataOffset;
-    d->e = d->k + bucketCnt * kind_slotkeysize(t, kind);
 }
 
 /* Rehashing a string (or out-of-line) key reads memory far from the
@@ -463,18 +488,23 @@ MR_INLINE void prefetch_key_data(const mr_maptype *t, int kind, bmap *b)
 
 MR_INLINE void evacuate_body(const mr_maptype *t, mr_map *h, uintptr_t oldbucket, int kind)
 {
-    const uint32_t keysize = kind_slotkeysize(t, kind), elemsize = t->slotelemsize;
-    bmap *b = bucketAt(t, h->oldbuckets, oldbucket);
+    const uint32_t keysize = kind_slotkeysize(t, kind), elemsize = kind_elemsize(t, kind);
+    bmap *b = kind_bucketAt(t, kind, h->oldbuckets, oldbucket);
     uintptr_t newbit = noldbuckets(h);
+    /* Read once: the stores below go through char pointers, which may
+     * alias *h as far as the compiler knows, and reloading these for
+     * every entry was a tenth of an evacuation's instructions. */
+    const uint64_t seed = h->hash0;
+    const bool sameSize = isSameSizeGrow(h);
     if (!evacuated(b)) {
         /* xy contains the x and y (low and high) evacuation destinations. */
         evacDst xy[2];
-        evacDst_init(t, &xy[0], bucketAt(t, h->buckets, oldbucket), kind);
-        if (!isSameSizeGrow(h)) {
+        evacDst_init(t, &xy[0], kind_bucketAt(t, kind, h->buckets, oldbucket), kind);
+        if (!sameSize) {
             /* Only calculate y pointers if we're growing bigger. */
-            evacDst_init(t, &xy[1], bucketAt(t, h->buckets, oldbucket + newbit), kind);
+            evacDst_init(t, &xy[1], kind_bucketAt(t, kind, h->buckets, oldbucket + newbit), kind);
         }
-        for (; b != NULL; b = overflow(t, b)) {
+        for (; b != NULL; b = kind_overflow(t, kind, b)) {
             if (kind == MR_FASTSTR || kind_indirectkey(t, kind))
                 prefetch_key_data(t, kind, b);
             char *k = (char *)b + dataOffset;
@@ -489,11 +519,11 @@ MR_INLINE void evacuate_body(const mr_maptype *t, mr_map *h, uintptr_t oldbucket
                     mr_throw("bad map state");
                 void *k2 = kind_indirectkey(t, kind) ? *(void **)k : k;
                 uint8_t useY = 0;
-                if (!isSameSizeGrow(h)) {
+                if (!sameSize) {
                     /* Compute hash to make our evacuation decision
                      * (whether we need to send this key/elem to bucket x
                      * or bucket y). */
-                    uint64_t hash = kind_hash(t, kind, k2, h->hash0);
+                    uint64_t hash = kind_hash(t, kind, k2, seed);
                     if (kind == MR_FAST_NONE && (t->flags & MR_KEY_NONREFLEXIVE) && !t->equal(k2, k2)) {
                         /* If key != key (NaNs), the hash is not
                          * reproducible and unrelated to its bucket.  Use
@@ -514,20 +544,18 @@ MR_INLINE void evacuate_body(const mr_maptype *t, mr_map *h, uintptr_t oldbucket
                     evacDst_init(t, dst, mr_newoverflow(t, h, dst->b), kind);
                 dst->b->tophash[dst->i & (bucketCnt - 1)] = top; /* mask dst->i as an optimization, to avoid a bounds check */
                 /* Out-of-line keys and elements move by pointer; the old
-                 * cell keeps its copy of the pointer for open iterators. */
-                copy_slot(dst->k, k, keysize);
-                copy_slot(dst->e, e, elemsize);
+                 * cell keeps its copy of the pointer for open iterators.
+                 * (Go keeps the destination's key and element pointers
+                 * too; derived from the index instead, an entry costs two
+                 * stack stores and loads fewer: the destination is picked
+                 * by a random bit, so the pair lives in memory.) */
+                copy_slot(kind_bkey(t, kind, dst->b, dst->i), k, keysize);
+                copy_slot(kind_belem(t, kind, dst->b, dst->i), e, elemsize);
                 dst->i++;
-                /* These updates might push these pointers past the end of
-                 * the key or elem arrays.  That's ok, as we have the
-                 * overflow pointer at the end of the bucket to protect
-                 * against pointing past the end of the bucket. */
-                dst->k += keysize;
-                dst->e += elemsize;
             }
         }
         sync_tops(t, h, oldbucket);
-        if (!isSameSizeGrow(h))
+        if (!sameSize)
             sync_tops(t, h, oldbucket + newbit);
         /* Go clears the old bucket here to help the garbage collector.
          * There is none, and open iterators read the old cells, so the old

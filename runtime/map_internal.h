@@ -61,6 +61,10 @@ enum {
  * MR_SHORT_HASH_MAX bytes, which hash and compare inline (map.c). */
 enum { MR_FAST_NONE = 0, MR_FAST32 = 1, MR_FAST64 = 2, MR_FASTSTR = 3, MR_FASTSTR_SHORT = 4 };
 
+/* The element size of every ready-made type of a fast kind: the bodies
+ * take it as a constant (map_body.h), maptypes.c checks each definition. */
+#define MR_FAST_ELEMSIZE(kind) ((kind) == MR_FAST32 ? 4u : 8u)
+
 /* Go's bmap: tophash[8], then 8 keys, 8 elems and the overflow pointer,
  * packed at offsets the map type computes. */
 typedef struct bmap {

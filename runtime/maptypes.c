@@ -63,8 +63,14 @@ static bool equal_str(const void *a, const void *b)
         .flags = (FLAGS), .fastkind = (KIND),                                  \
     }
 
-const mr_maptype mr_type_i64_i64 = FAST_TYPE("map[int64]int64", int64_t, int64_t, hash_u64, equal_u64, MR_FAST64, MR_KEY_NOPOINTERS | MR_ELEM_NOPOINTERS);
-const mr_maptype mr_type_i32_i32 = FAST_TYPE("map[int32]int32", int32_t, int32_t, hash_u32, equal_u32, MR_FAST32, MR_KEY_NOPOINTERS | MR_ELEM_NOPOINTERS);
-const mr_maptype mr_type_ptr_ptr = FAST_TYPE("map[unsafe.Pointer]unsafe.Pointer", void *, void *, hash_u64, equal_u64, MR_FAST64, 0);
-const mr_maptype mr_type_str_i64 = FAST_TYPE("map[string]int64", mr_string, int64_t, hash_str, equal_str, MR_FASTSTR, MR_ELEM_NOPOINTERS);
-const mr_maptype mr_type_str_ptr = FAST_TYPE("map[string]unsafe.Pointer", mr_string, void *, hash_str, equal_str, MR_FASTSTR, 0);
+/* A ready-made type and the check that its element has the size its fast
+ * kind's bodies take as a constant. */
+#define DEFINE_FAST_TYPE(VAR, NAME, K, V, HASH, EQUAL, KIND, FLAGS)              \
+    _Static_assert(sizeof(V) == MR_FAST_ELEMSIZE(KIND), #VAR ": element size"); \
+    const mr_maptype VAR = FAST_TYPE(NAME, K, V, HASH, EQUAL, KIND, FLAGS)
+
+DEFINE_FAST_TYPE(mr_type_i64_i64, "map[int64]int64", int64_t, int64_t, hash_u64, equal_u64, MR_FAST64, MR_KEY_NOPOINTERS | MR_ELEM_NOPOINTERS);
+DEFINE_FAST_TYPE(mr_type_i32_i32, "map[int32]int32", int32_t, int32_t, hash_u32, equal_u32, MR_FAST32, MR_KEY_NOPOINTERS | MR_ELEM_NOPOINTERS);
+DEFINE_FAST_TYPE(mr_type_ptr_ptr, "map[unsafe.Pointer]unsafe.Pointer", void *, void *, hash_u64, equal_u64, MR_FAST64, 0);
+DEFINE_FAST_TYPE(mr_type_str_i64, "map[string]int64", mr_string, int64_t, hash_str, equal_str, MR_FASTSTR, MR_ELEM_NOPOINTERS);
+DEFINE_FAST_TYPE(mr_type_str_ptr, "map[string]unsafe.Pointer", mr_string, void *, hash_str, equal_str, MR_FASTSTR, 0);
