@@ -103,38 +103,38 @@ WRITE_FUNCTIONS(faststrshort, MR_FASTSTR_SHORT)
     default: return op##_generic(t, __VA_ARGS__);                               \
     }
 
-MR_INLINE bool short_string(const mr_maptype *t, const void *key)
-{
-    return t->fastkind == MR_FASTSTR && ((const mr_string *)key)->len <= MR_SHORT_HASH_MAX;
-}
+/* As BY_KIND, with a string key of at most MR_SHORT_HASH_MAX bytes sent to
+ * the short-string body (its length looked at only for string maps). */
+#define BY_KEY(op, t, key, ...)                                                 \
+    switch ((t)->fastkind) {                                                    \
+    case MR_FAST64: return op##_fast64(t, __VA_ARGS__);                         \
+    case MR_FASTSTR:                                                            \
+        if (((const mr_string *)(key))->len <= MR_SHORT_HASH_MAX)               \
+            return op##_faststrshort(t, __VA_ARGS__);                           \
+        return op##_faststr(t, __VA_ARGS__);                                    \
+    case MR_FAST32: return op##_fast32(t, __VA_ARGS__);                         \
+    default: return op##_generic(t, __VA_ARGS__);                               \
+    }
 
 MR_INLINE void *access1(const mr_maptype *t, mr_map *h, const void *key)
 {
-    if (short_string(t, key))
-        return access1_faststrshort(t, h, key);
-    BY_KIND(access1, t, h, key)
+    BY_KEY(access1, t, key, h, key)
 }
 
 MR_INLINE void *access2(const mr_maptype *t, mr_map *h, const void *key, bool *ok)
 {
-    if (short_string(t, key))
-        return access2_faststrshort(t, h, key, ok);
-    BY_KIND(access2, t, h, key, ok)
+    BY_KEY(access2, t, key, h, key, ok)
 }
 
 /* pc: the program's call site, kept with the write claim. */
-static void *assign(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc)
+MR_INLINE void *assign(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc)
 {
-    if (short_string(t, key))
-        return assign_faststrshort(t, h, key, pc);
-    BY_KIND(assign, t, h, key, pc)
+    BY_KEY(assign, t, key, h, key, pc)
 }
 
-static void delete(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc)
+MR_INLINE void delete(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc)
 {
-    if (short_string(t, key))
-        return delete_faststrshort(t, h, key, pc);
-    BY_KIND(delete, t, h, key, pc)
+    BY_KEY(delete, t, key, h, key, pc)
 }
 
 static void clear(const mr_maptype *t, mr_map *h, uintptr_t pc);
