@@ -104,7 +104,10 @@ WRITE_FUNCTIONS(faststrshort, MR_FASTSTR_SHORT)
     }
 
 /* As BY_KIND, with a string key of at most MR_SHORT_HASH_MAX bytes sent to
- * the short-string body (its length looked at only for string maps). */
+ * the short-string body (its length looked at only for string maps).  A
+ * switch of its own, not a test before BY_KIND's: that compared the kind
+ * twice on every int64 operation and kept the dispatch from inlining
+ * (callgrind: int64 hit 115.7 instructions, 111.7 this way). */
 #define BY_KEY(op, t, key, ...)                                                 \
     switch ((t)->fastkind) {                                                    \
     case MR_FAST64: return op##_fast64(t, __VA_ARGS__);                         \

@@ -465,10 +465,8 @@ typedef struct evacDst {
     uintptr_t i;/* key/elem index into b */
 } evacDst;
 
-MR_INLINE void evacDst_init(const mr_maptype *t, evacDst *d, bmap *b, int kind)
+MR_INLINE void evacDst_init(evacDst *d, bmap *b)
 {
-    (void)t;
-    (void)kind;
     d->b = b;
     d->i = 0;
 }
@@ -498,10 +496,10 @@ MR_INLINE void evacuate_body(const mr_maptype *t, mr_map *h, uintptr_t oldbucket
     if (!evacuated(b)) {
         /* xy contains the x and y (low and high) evacuation destinations. */
         evacDst xy[2];
-        evacDst_init(t, &xy[0], kind_bucketAt(t, kind, h->buckets, oldbucket), kind);
+        evacDst_init(&xy[0], kind_bucketAt(t, kind, h->buckets, oldbucket));
         if (!sameSize) {
             /* Only calculate y pointers if we're growing bigger. */
-            evacDst_init(t, &xy[1], kind_bucketAt(t, kind, h->buckets, oldbucket + newbit), kind);
+            evacDst_init(&xy[1], kind_bucketAt(t, kind, h->buckets, oldbucket + newbit));
         }
         for (; b != NULL; b = kind_overflow(t, kind, b)) {
             if (kind == MR_FASTSTR || kind_indirectkey(t, kind))
@@ -540,7 +538,7 @@ MR_INLINE void evacuate_body(const mr_maptype *t, mr_map *h, uintptr_t oldbucket
                 b->tophash[i] = (uint8_t)(evacuatedX + useY); /* evacuatedX + 1 == evacuatedY */
                 evacDst *dst = &xy[useY];                      /* evacuation destination */
                 if (dst->i == bucketCnt)
-                    evacDst_init(t, dst, mr_newoverflow(t, h, dst->b), kind);
+                    evacDst_init(dst, mr_newoverflow(t, h, dst->b));
                 dst->b->tophash[dst->i & (bucketCnt - 1)] = top; /* mask dst->i as an optimization, to avoid a bounds check */
                 /* Out-of-line keys and elements move by pointer; the old
                  * cell keeps its copy of the pointer for open iterators.

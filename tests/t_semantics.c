@@ -254,7 +254,7 @@ static const mr_maptype triple_type = MR_MAPTYPE_INIT("map[int64]triple", int64_
  * the end of a run (emptyRest) or in an overflow bucket. */
 static void reused_cells(void)
 {
-    const int n = 5000;
+    enum { n = 5000 };
     const mr_maptype *types[] = {I64, STR, &triple_type};
     char (*names)[16] = malloc((size_t)n * sizeof *names);
     mr_string *sk = malloc((size_t)n * sizeof *sk);
@@ -265,7 +265,7 @@ static void reused_cells(void)
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
         const mr_maptype *T = types[t];
         mr_map *m = mr_makemap(T, 0);
-        int64_t keys[5000];
+        int64_t keys[n];
         int dirty = 0;
         for (int round = 0; round < 3; round++) {
             /* Fill with non-zero elements, then empty in a scrambled
