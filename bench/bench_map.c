@@ -1,15 +1,19 @@
 /*
- * bench_map — map throughput: libmaprt against GLib's GHashTable.
+ * bench_map — map throughput: libmaprt, with and without its race checks,
+ * against GLib's GHashTable.
  *
- *     bench-map maprt|ghash [small|large]...
- *     bench-map maprt|ghash mem N
- *     bench-map maprt|ghash count        (under valgrind --tool=callgrind)
+ *     bench-map TABLE... [small|large]...   TABLE: maprt, nochecks, ghash
+ *     bench-map TABLE mem N
+ *     bench-map TABLE count                 (under valgrind --tool=callgrind)
  *
  * Prints one line per row: "<row>\t<ns per operation>", where a row is
- * key type, size and operation ("i64 small insert").  The same source is
- * built twice (bench-map and bench-map-nochecks, the latter with the race
- * checks compiled out); run-bench.sh runs both and GHashTable side by side
- * and prints the table with the ratios.
+ * key type, size and operation ("int64 small insert"); with several
+ * tables, "<table>\t<row>\t<ns>", their rounds alternating on the same
+ * keys.  "nochecks" is libmaprt's map compiled with MR_NO_RACE_CHECKS,
+ * linked into the same program under other names (bench_maprt.c): the
+ * checks' cost is measured in one process, on one machine state, rather
+ * than between two programs run at different moments with different code
+ * layouts.  run-bench.sh prints the table with the ratios.
  *
  * Setup, made to be fair to GHashTable:
  *   - int64 keys: GHashTable with g_int64_hash/g_int64_equal, its keys
@@ -31,7 +35,7 @@
  * run-bench.sh can print instructions per operation: exact where timings
  * on a shared machine are not.
  */
-#include <maprt.h>
+#include "bench.h"
 
 #include <glib.h>
 #include <stdint.h>
@@ -46,10 +50,6 @@
 #else
 #define CALLGRIND_ZERO_STATS
 #define CALLGRIND_DUMP_STATS_AT(name) ((void)(name))
-#endif
-
-#ifndef BENCH_VARIANT
-#define BENCH_VARIANT "checks"
 #endif
 
 static double now_ns(void)
@@ -88,14 +88,6 @@ static void *bench_alloc(size_t size)
     madvise(p, len, MADV_HUGEPAGE); /* advice: fine if refused */
     return p;
 }
-
-typedef struct keyset {
-    size_t n;
-    int64_t *ints, *miss_ints;    /* n keys, n keys never inserted */
-    size_t *order;                /* a shuffled permutation of 0..n-1 */
-    char **strs, **miss_strs;     /* NUL-terminated, for GLib */
-    mr_string *mstrs, *miss_mstrs;/* the same bytes, for maprt */
-} keyset;
 
 static void make_keys(keyset *ks, size_t n, bool strings)
 {
@@ -137,54 +129,6 @@ static void make_keys(keyset *ks, size_t n, bool strings)
 
 enum op { INSERT, HIT, MISS, DELETE, ITERATE, NOPS };
 static const char *op_names[NOPS] = {"insert", "lookup-hit", "lookup-miss", "delete", "iterate"};
-
-typedef struct impl {
-    void *(*make)(bool strings);
-    void (*insert)(void *m, const keyset *ks, size_t i, bool strings);
-    int64_t (*lookup)(void *m, const keyset *ks, size_t i, bool strings, bool miss);
-    void (*remove)(void *m, const keyset *ks, size_t i, bool strings);
-    int64_t (*iterate)(void *m, bool strings);
-    void (*destroy)(void *m, bool strings);
-} impl;
-
-static void *mr_make(bool strings)
-{
-    return mr_makemap(strings ? &mr_type_str_i64 : &mr_type_i64_i64, 0);
-}
-static void mr_insert(void *m, const keyset *ks, size_t i, bool strings)
-{
-    if (strings)
-        *(int64_t *)mr_mapassign(&mr_type_str_i64, m, &ks->mstrs[i]) = (int64_t)i;
-    else
-        *(int64_t *)mr_mapassign(&mr_type_i64_i64, m, &ks->ints[i]) = (int64_t)i;
-}
-static int64_t mr_lookup(void *m, const keyset *ks, size_t i, bool strings, bool miss)
-{
-    if (strings)
-        return *(int64_t *)mr_mapaccess1(&mr_type_str_i64, m, miss ? &ks->miss_mstrs[i] : &ks->mstrs[i]);
-    return *(int64_t *)mr_mapaccess1(&mr_type_i64_i64, m, miss ? &ks->miss_ints[i] : &ks->ints[i]);
-}
-static void mr_remove(void *m, const keyset *ks, size_t i, bool strings)
-{
-    if (strings)
-        mr_mapdelete(&mr_type_str_i64, m, &ks->mstrs[i]);
-    else
-        mr_mapdelete(&mr_type_i64_i64, m, &ks->ints[i]);
-}
-static int64_t mr_iterate(void *m, bool strings)
-{
-    mr_mapiter it;
-    int64_t sum = 0;
-    mr_mapiterinit(strings ? &mr_type_str_i64 : &mr_type_i64_i64, m, &it);
-    while (mr_mapiternext(&it))
-        sum += *(int64_t *)it.elem;
-    return sum;
-}
-static void mr_destroy(void *m, bool strings)
-{
-    mr_mapfree(strings ? &mr_type_str_i64 : &mr_type_i64_i64, m);
-}
-static const impl maprt_impl = {mr_make, mr_insert, mr_lookup, mr_remove, mr_iterate, mr_destroy};
 
 static void *gh_make(bool strings)
 {
@@ -295,18 +239,36 @@ static void round_once(const impl *im, const keyset *ks, bool strings, double be
     }
 }
 
-static void bench(const impl *im, const char *keyname, bool strings, const char *sizename, size_t n, int rounds)
+/* The tables measured together: their rounds alternate on the same keys,
+ * the first of each round rotating, so that a stretch of slow memory on a
+ * shared machine falls on all of them alike. */
+typedef struct contender {
+    const char *name;
+    const impl *im;
+    double best[NOPS];
+} contender;
+
+static void bench(contender *c, int nc, const char *keyname, bool strings, const char *sizename, size_t n,
+                  int rounds)
 {
     keyset ks;
     make_keys(&ks, n, strings);
     char prefix[64];
     snprintf(prefix, sizeof prefix, "%s %s", keyname, sizename);
     count_prefix = prefix;
-    double best[NOPS] = {0};
+    for (int j = 0; j < nc; j++)
+        memset(c[j].best, 0, sizeof c[j].best);
     for (int r = 0; r < rounds; r++)
-        round_once(im, &ks, strings, best);
-    for (int o = 0; o < NOPS; o++)
-        printf("%s %s %s\t%.2f\n", keyname, sizename, op_names[o], best[o]);
+        for (int j = 0; j < nc; j++) {
+            contender *x = &c[(r + j) % nc];
+            round_once(x->im, &ks, strings, x->best);
+        }
+    for (int j = 0; j < nc; j++)
+        for (int o = 0; o < NOPS; o++) {
+            if (nc > 1)
+                printf("%s\t", c[j].name);
+            printf("%s %s %s\t%.2f\n", keyname, sizename, op_names[o], c[j].best[o]);
+        }
     fflush(stdout);
 }
 
@@ -337,36 +299,72 @@ static void mem(const impl *im, size_t n)
     im->destroy(m, false);
 }
 
+static const impl *find_impl(const char *name)
+{
+    if (strcmp(name, "maprt") == 0)
+        return &maprt_impl;
+    if (strcmp(name, "ghash") == 0)
+        return &ghash_impl;
+    if (strcmp(name, "nochecks") == 0)
+        return &nochecks_maprt_impl; /* NULL where the copy is not linked in */
+    return NULL;
+}
+
+static int usage(const char *argv0)
+{
+    fprintf(stderr,
+            "usage: %s TABLE... [small] [large]   TABLE: maprt, nochecks or ghash\n"
+            "       %s TABLE mem N\n"
+            "       %s TABLE count                (under valgrind --tool=callgrind)\n",
+            argv0, argv0, argv0);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2 || (strcmp(argv[1], "maprt") != 0 && strcmp(argv[1], "ghash") != 0)) {
-        fprintf(stderr, "usage: %s maprt|ghash [small] [large]\n", argv[0]);
-        return 2;
+    contender c[3];
+    int nc = 0, argi = 1;
+    for (; argi < argc && find_impl(argv[argi]) != NULL; argi++) {
+        if (nc == 3)
+            return usage(argv[0]);
+        c[nc].name = argv[argi];
+        c[nc++].im = find_impl(argv[argi]);
     }
-    const impl *im = strcmp(argv[1], "maprt") == 0 ? &maprt_impl : &ghash_impl;
-    if (argc == 4 && strcmp(argv[2], "mem") == 0) {
-        mem(im, (size_t)strtoull(argv[3], NULL, 10));
+    if (nc == 0) {
+        if (argi < argc && strcmp(argv[argi], "nochecks") == 0)
+            fprintf(stderr, "%s: this build has no copy of the map without the race checks\n", argv[0]);
+        return usage(argv[0]);
+    }
+    if (argc - argi == 2 && strcmp(argv[argi], "mem") == 0 && nc == 1) {
+        mem(c[0].im, (size_t)strtoull(argv[argi + 1], NULL, 10));
         return 0;
     }
-    if (argc == 3 && strcmp(argv[2], "count") == 0) {
+    if (argc - argi == 1 && strcmp(argv[argi], "count") == 0 && nc == 1) {
         counting = true;
-        bench(im, "int64", false, "small", 1000, 3);
-        bench(im, "string", true, "small", 1000, 3);
+        bench(c, 1, "int64", false, "small", 1000, 3);
+        bench(c, 1, "string", true, "small", 1000, 3);
         return 0;
     }
-    bool small = argc == 2, large = argc == 2;
-    for (int i = 2; i < argc; i++) {
-        small |= strcmp(argv[i], "small") == 0;
-        large |= strcmp(argv[i], "large") == 0;
+    bool small = argi == argc, large = argi == argc;
+    for (int i = argi; i < argc; i++) {
+        if (strcmp(argv[i], "small") == 0)
+            small = true;
+        else if (strcmp(argv[i], "large") == 0)
+            large = true;
+        else
+            return usage(argv[0]);
     }
-    fprintf(stderr, "bench-map (%s): %s\n", BENCH_VARIANT, argv[1]);
+    fprintf(stderr, "bench-map:");
+    for (int j = 0; j < nc; j++)
+        fprintf(stderr, " %s", c[j].name);
+    fprintf(stderr, "\n");
     if (small) {
-        bench(im, "int64", false, "small", 1000, 3000);
-        bench(im, "string", true, "small", 1000, 3000);
+        bench(c, nc, "int64", false, "small", 1000, 3000);
+        bench(c, nc, "string", true, "small", 1000, 3000);
     }
     if (large) {
-        bench(im, "int64", false, "large", 4u << 20, 3);
-        bench(im, "string", true, "large", 2u << 20, 3);
+        bench(c, nc, "int64", false, "large", 4u << 20, 3);
+        bench(c, nc, "string", true, "large", 2u << 20, 3);
     }
     return 0;
 }

@@ -1,18 +1,19 @@
 #!/bin/sh
-# run-bench.sh CHECKS_BIN NOCHECKS_BIN [GO_SOURCE] — the `make bench` table.
+# run-bench.sh BENCH_MAP [GO_SOURCE] — the `make bench` table.
 #
-# Runs libmaprt (race checks on), the same code with the checks compiled
-# out, GLib's GHashTable and, when a Go toolchain is installed ($GO, else
-# `go` on the PATH), Go's own map (GO_SOURCE, bench_map.go: the same rows
-# and keys), interleaved, BENCH_RUNS times (default 5); keeps each row's
-# best figure and prints ns/op and the ratios:
+# Runs bench-map with libmaprt (race checks on), the same map with the
+# checks compiled out (linked into the same program: bench_maprt.c) and
+# GLib's GHashTable, their rounds alternating in one process, and, when a
+# Go toolchain is installed ($GO, else `go` on the PATH), Go's own map
+# (GO_SOURCE, bench_map.go: the same rows and keys), BENCH_RUNS times
+# (default 5); keeps each row's best figure and prints ns/op and the ratios:
 #   checks cost      = maprt / nochecks - 1   (target: <= 3 %)
 #   GHashTable/maprt, Go/maprt = how many times faster maprt is (target: > 1)
 # Then the peak memory per entry of an int64->int64 table of 10^6 and 10^7
 # entries, and, with valgrind, the instructions per operation the race
 # checks add (callgrind: exact, where timings on a shared machine are not).
 set -eu
-checks=$1 nochecks=$2 gosrc=${3:-}
+map=$1 gosrc=${2:-}
 runs=${BENCH_RUNS:-5}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -35,9 +36,7 @@ fi
 i=1
 while [ "$i" -le "$runs" ]; do
     echo "bench: run $i of $runs" >&2
-    "$checks" maprt >>"$tmp/maprt" 2>/dev/null
-    "$nochecks" maprt >>"$tmp/nochecks" 2>/dev/null
-    "$checks" ghash >>"$tmp/ghash" 2>/dev/null
+    "$map" maprt nochecks ghash >>"$tmp/map" 2>/dev/null
     if [ -n "$gobin" ]; then "$gobin" >>"$tmp/go" 2>/dev/null; fi
     i=$((i + 1))
 done
@@ -45,13 +44,13 @@ gover=""
 [ -n "$gobin" ] && gover=$("$go" version 2>/dev/null || true)
 awk -F'\t' -v havego="${gobin:+1}" '
     FNR == 1 { file++ }
-    {
-        row = $1; v = $2 + 0
-        if (file == 1) { if (!(row in a) || v < a[row]) a[row] = v; if (!(row in seen)) { seen[row] = 1; order[++n] = row } }
-        if (file == 2) { if (!(row in b) || v < b[row]) b[row] = v }
-        if (file == 3) { if (!(row in g) || v < g[row]) g[row] = v }
-        if (file == 4) { if (!(row in o) || v < o[row]) o[row] = v }
+    file == 1 {  # bench-map: table, row, ns
+        row = $2; v = $3 + 0
+        if ($1 == "maprt") { if (!(row in a) || v < a[row]) a[row] = v; if (!(row in seen)) { seen[row] = 1; order[++n] = row } }
+        if ($1 == "nochecks") { if (!(row in b) || v < b[row]) b[row] = v }
+        if ($1 == "ghash") { if (!(row in g) || v < g[row]) g[row] = v }
     }
+    file == 2 { row = $1; v = $2 + 0; if (!(row in o) || v < o[row]) o[row] = v }  # Go: row, ns
     END {
         printf "%-28s %10s %10s %8s %10s %9s", "row (ns/op)", "maprt", "no-checks", "checks", "GHashTable", "GHash/mr"
         if (havego) printf " %10s %8s", "Go", "Go/mr"
@@ -75,7 +74,7 @@ awk -F'\t' -v havego="${gobin:+1}" '
         if (havego) printf "faster than Go: %d of %d rows; ", fastergo, n
         else printf "faster than Go: not measured (no Go toolchain: install golang-go); "
         printf "race checks within 3%%: %d of %d rows\n", cheap, n
-    }' "$tmp/maprt" "$tmp/nochecks" "$tmp/ghash" "$tmp/go"
+    }' "$tmp/map" "$tmp/go"
 if [ -n "$gobin" ]; then echo "(Go: ${gover:-go})"; fi
 
 # Peak memory per entry.
@@ -83,8 +82,8 @@ echo
 echo "Peak memory per entry, int64 -> int64 (bytes):"
 printf "%-12s %10s %12s %10s\n" "entries" "maprt" "GHashTable" "Go"
 for n in 1000000 10000000; do
-    m=$("$nochecks" maprt mem "$n" | cut -f2)
-    h=$("$checks" ghash mem "$n" | cut -f2)
+    m=$("$map" maprt mem "$n" | cut -f2)
+    h=$("$map" ghash mem "$n" | cut -f2)
     o="-"
     [ -n "$gobin" ] && o=$("$gobin" mem "$n" | cut -f2)
     printf "%-12s %10s %12s %10s\n" "$n" "$m" "$h" "$o"
@@ -92,11 +91,9 @@ done
 
 # Instructions per operation, with and without the checks.
 if command -v valgrind >/dev/null 2>&1 && command -v callgrind_annotate >/dev/null 2>&1; then
-    for v in checks nochecks; do
+    for v in maprt nochecks; do
         mkdir -p "$tmp/cg-$v"
-        bin=$checks
-        [ "$v" = nochecks ] && bin=$nochecks
-        valgrind -q --tool=callgrind --callgrind-out-file="$tmp/cg-$v/out" "$bin" maprt count >/dev/null 2>&1 || true
+        valgrind -q --tool=callgrind --callgrind-out-file="$tmp/cg-$v/out" "$map" "$v" count >/dev/null 2>&1 || true
         # Each dump: "desc: Trigger: Client Request: <row> <ops>", "totals: N".
         k=1
         while [ -f "$tmp/cg-$v/out.$k" ]; do
@@ -122,7 +119,7 @@ if command -v valgrind >/dev/null 2>&1 && command -v callgrind_annotate >/dev/nu
                 r = order[i]; x = c[r] / cnt[r]; y = ncnt[r] ? nc[r] / ncnt[r] : 0
                 printf "%-28s %10.1f %10.1f %+8.1f\n", r, x, y, x - y
             }
-        }' "$tmp/cg-checks.txt" "$tmp/cg-nochecks.txt"
+        }' "$tmp/cg-maprt.txt" "$tmp/cg-nochecks.txt"
 else
     echo
     echo "Instructions per operation: skipped (no valgrind)"
