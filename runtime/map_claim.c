@@ -101,8 +101,11 @@ uint64_t mr_bias_settle(mr_map *h, uint64_t me, uint64_t seen)
         if (seen == 0) { /* the map's first write */
             uint64_t want = bias_enabled() ? me : MR_BIAS_NONE;
             if (atomic_compare_exchange_strong_explicit(&h->bias, &seen, want, memory_order_acq_rel,
-                                                        memory_order_acquire))
+                                                        memory_order_acquire)) {
+                /* The owner's claims do not store it (claimWriting). */
+                atomic_store_explicit(&h->last_writer, me, memory_order_relaxed);
                 return want;
+            }
             continue;
         }
         if (seen == MR_BIAS_REVOKING) { /* another writer is revoking it: wait for the barrier */
@@ -123,6 +126,23 @@ uint64_t mr_bias_settle(mr_map *h, uint64_t me, uint64_t seen)
         if (won)
             return MR_BIAS_NONE;
     }
+}
+
+void mr_claim_slow(mr_map *h)
+{
+    uint64_t me = mr_getg_id();
+    if (settled_bias(h, me) == me) {
+        claim_biased(h, me);
+        return;
+    }
+    uint64_t expected = 0;
+    while (MR_UNLIKELY(!atomic_compare_exchange_strong_explicit(&h->writer, &expected, me, memory_order_acquire,
+                                                                memory_order_relaxed))) {
+        /* Returns only if the error was handled and the holder is done. */
+        mr_map_claim_failed(h, expected);
+        expected = 0;
+    }
+    atomic_store_explicit(&h->last_writer, me, memory_order_relaxed);
 }
 
 /* The claim for housekeeping outside a write (releasing parked memory):

@@ -153,6 +153,10 @@ struct mr_map {
  * no goroutine has it yet (and biasing is on), revokes another's; returns
  * the bias as it now is for this writer, me or MR_BIAS_NONE (map_claim.c). */
 __attribute__((noinline, cold)) uint64_t mr_bias_settle(mr_map *h, uint64_t me, uint64_t seen);
+/* The claim of a writer that does not own the map's bias, or whose thread
+ * has no id yet: settles the bias, then takes the claim as the owner does
+ * or by compare-and-swap, and records the writer (map_claim.c). */
+__attribute__((noinline)) void mr_claim_slow(mr_map *h);
 /* Takes the claim if it is free, revoking another goroutine's bias first;
  * false (and nothing done) if it is held. */
 bool mr_claim_try(mr_map *h);
@@ -179,28 +183,34 @@ MR_INLINE bool claim_locks(mr_map *h)
 #endif
 }
 
+/* The bias owner's claim: its id stored, then the bias loaded again.  A
+ * revoker's membarrier makes either the store visible to it or its
+ * revocation visible here (a compiler barrier is all this side needs). */
+MR_INLINE void claim_biased(mr_map *h, uint64_t me)
+{
+    atomic_store_explicit(&h->writer, me, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+    if (MR_UNLIKELY(atomic_load_explicit(&h->bias, memory_order_relaxed) != me)) {
+        /* Revoked meanwhile: a fence (map_claim.c); a revoker that wrote
+         * since recorded itself as the last writer. */
+        atomic_fetch_or_explicit(&h->writer, 0, memory_order_seq_cst);
+        atomic_store_explicit(&h->last_writer, me, memory_order_relaxed);
+    }
+}
+
+/* The owner's path is inline: a thread id of 0 (none given yet) is never
+ * a bias, so it takes the slow path, which gives it one.  last_writer is
+ * not stored on it: it is the owner's from the write that took the bias
+ * (mr_bias_settle) until another goroutine revokes it, and every claim
+ * after that is a slow one, which stores it. */
 MR_INLINE void claimWriting(mr_map *h, uintptr_t pc)
 {
 #ifndef MR_NO_RACE_CHECKS
-    uint64_t me = mr_getg_id();
-    if (MR_LIKELY(settled_bias(h, me) == me)) {
-        /* The store, then the bias again: a revoker's membarrier makes
-         * either the store visible to it or its revocation visible here
-         * (a compiler barrier is all this side needs). */
-        atomic_store_explicit(&h->writer, me, memory_order_relaxed);
-        atomic_signal_fence(memory_order_seq_cst);
-        if (MR_UNLIKELY(atomic_load_explicit(&h->bias, memory_order_relaxed) != me))
-            atomic_fetch_or_explicit(&h->writer, 0, memory_order_seq_cst); /* revoked meanwhile: a fence (map_claim.c) */
-    } else {
-        uint64_t expected = 0;
-        while (MR_UNLIKELY(!atomic_compare_exchange_strong_explicit(&h->writer, &expected, me,
-                                                                    memory_order_acquire, memory_order_relaxed))) {
-            /* Returns only if the error was handled and the holder is done. */
-            mr_map_claim_failed(h, expected);
-            expected = 0;
-        }
-    }
-    atomic_store_explicit(&h->last_writer, me, memory_order_relaxed);
+    uint64_t me = mr_tls_goid;
+    if (MR_LIKELY(atomic_load_explicit(&h->bias, memory_order_relaxed) == me && me != 0))
+        claim_biased(h, me);
+    else
+        mr_claim_slow(h);
     atomic_store_explicit(&h->last_pc, pc, memory_order_relaxed);
 #else
     (void)h;
