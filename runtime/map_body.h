@@ -286,7 +286,7 @@ MR_INLINE void *mapassign_body(const mr_maptype *t, mr_map *h, const void *key, 
      * the map unclaimed. */
     uint64_t hash = kind_hash(t, kind, key, h->hash0);
     prefetch_write_bucket(t, h, hash, true, kind);
-    claimWriting(h, pc);
+    uint64_t me = claimWriting(h, pc);
     if (MR_UNLIKELY(h->buckets == NULL))
         set_buckets(t, h, mr_makeBucketArray(t, h, 0, NULL, &h->nextOverflow)); /* makemap_small: one bucket, made lazily */
 
@@ -360,7 +360,7 @@ again:;
     sync_tops(t, h, bucket);
     h->count++;
 done:
-    releaseWriting(h);
+    releaseWriting(h, me);
     return slotelem(t, elem);
 }
 
@@ -374,7 +374,7 @@ MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, u
      * is still seen. */
     uint64_t hash = kind_hash(t, kind, key, h->hash0);
     prefetch_write_bucket(t, h, hash, false, kind);
-    claimWriting(h, pc);
+    uint64_t me = claimWriting(h, pc);
     if (h->count == 0)
         goto out;
     uintptr_t bucket = hash & bucketMask(h->B);
@@ -450,7 +450,7 @@ MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, u
             goto out;
     }
 out:
-    releaseWriting(h);
+    releaseWriting(h, me);
 }
 
 /* ---- evacuate ---------------------------------------------------------

@@ -128,12 +128,12 @@ uint64_t mr_bias_settle(mr_map *h, uint64_t me, uint64_t seen)
     }
 }
 
-void mr_claim_slow(mr_map *h)
+uint64_t mr_claim_slow(mr_map *h)
 {
     uint64_t me = mr_getg_id();
     if (settled_bias(h, me) == me) {
         claim_biased(h, me);
-        return;
+        return me;
     }
     uint64_t expected = 0;
     while (MR_UNLIKELY(!atomic_compare_exchange_strong_explicit(&h->writer, &expected, me, memory_order_acquire,
@@ -143,6 +143,7 @@ void mr_claim_slow(mr_map *h)
         expected = 0;
     }
     atomic_store_explicit(&h->last_writer, me, memory_order_relaxed);
+    return me;
 }
 
 /* The claim for housekeeping outside a write (releasing parked memory):
