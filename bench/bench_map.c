@@ -134,19 +134,37 @@ static void *gh_make(bool strings)
 {
     return strings ? g_hash_table_new(g_str_hash, g_str_equal) : g_hash_table_new(g_int64_hash, g_int64_equal);
 }
-static void gh_insert(void *m, const keyset *ks, size_t i, bool strings)
+static void gh_insert_all(void *m, const keyset *ks, bool strings)
 {
-    g_hash_table_insert(m, strings ? (gpointer)ks->strs[i] : (gpointer)&ks->ints[i], GINT_TO_POINTER((gint)i));
+    if (strings)
+        for (size_t i = 0; i < ks->n; i++)
+            g_hash_table_insert(m, ks->strs[i], GINT_TO_POINTER((gint)i));
+    else
+        for (size_t i = 0; i < ks->n; i++)
+            g_hash_table_insert(m, &ks->ints[i], GINT_TO_POINTER((gint)i));
 }
-static int64_t gh_lookup(void *m, const keyset *ks, size_t i, bool strings, bool miss)
+static int64_t gh_lookup_all(void *m, const keyset *ks, bool strings, bool miss)
 {
-    gconstpointer k = strings ? (gconstpointer)(miss ? ks->miss_strs[i] : ks->strs[i])
-                              : (gconstpointer)(miss ? &ks->miss_ints[i] : &ks->ints[i]);
-    return GPOINTER_TO_INT(g_hash_table_lookup(m, k));
+    int64_t s = 0;
+    if (strings) {
+        char *const *keys = miss ? ks->miss_strs : ks->strs;
+        for (size_t i = 0; i < ks->n; i++)
+            s += GPOINTER_TO_INT(g_hash_table_lookup(m, keys[ks->order[i]]));
+    } else {
+        const int64_t *keys = miss ? ks->miss_ints : ks->ints;
+        for (size_t i = 0; i < ks->n; i++)
+            s += GPOINTER_TO_INT(g_hash_table_lookup(m, &keys[ks->order[i]]));
+    }
+    return s;
 }
-static void gh_remove(void *m, const keyset *ks, size_t i, bool strings)
+static void gh_remove_all(void *m, const keyset *ks, bool strings)
 {
-    g_hash_table_remove(m, strings ? (gconstpointer)ks->strs[i] : (gconstpointer)&ks->ints[i]);
+    if (strings)
+        for (size_t i = 0; i < ks->n; i++)
+            g_hash_table_remove(m, ks->strs[ks->order[i]]);
+    else
+        for (size_t i = 0; i < ks->n; i++)
+            g_hash_table_remove(m, &ks->ints[ks->order[i]]);
 }
 static int64_t gh_iterate(void *m, bool strings)
 {
@@ -162,7 +180,7 @@ static void gh_destroy(void *m, bool strings)
 {
     g_hash_table_destroy(m);
 }
-static const impl ghash_impl = {gh_make, gh_insert, gh_lookup, gh_remove, gh_iterate, gh_destroy};
+static const impl ghash_impl = {gh_make, gh_insert_all, gh_lookup_all, gh_remove_all, gh_iterate, gh_destroy};
 
 /* ---- measurement --------------------------------------------------------- */
 
@@ -198,31 +216,26 @@ static void round_once(const impl *im, const keyset *ks, bool strings, double be
     void *m = im->make(strings);
     phase_begin();
     t[0] = now_ns();
-    for (size_t i = 0; i < n; i++)
-        im->insert(m, ks, i, strings);
+    im->insert_all(m, ks, strings);
     t[1] = now_ns();
     phase_end(INSERT, n);
     phase_begin();
-    for (size_t i = 0; i < n; i++)
-        s += im->lookup(m, ks, ks->order[i], strings, false);
+    s += im->lookup_all(m, ks, strings, false);
     t[2] = now_ns();
     phase_end(HIT, n);
     phase_begin();
     t[2] = now_ns();
-    for (size_t i = 0; i < n; i++)
-        s += im->lookup(m, ks, ks->order[i], strings, true);
+    s += im->lookup_all(m, ks, strings, true);
     t[3] = now_ns();
     phase_end(MISS, n);
     phase_begin();
     t[3] = now_ns();
-    for (size_t i = 0; i < n; i++)
-        im->remove(m, ks, ks->order[i], strings);
+    im->remove_all(m, ks, strings);
     t[4] = now_ns();
     phase_end(DELETE, n);
     double d[NOPS] = {t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], 0};
     /* Iterate a freshly built table (the one above is empty now). */
-    for (size_t i = 0; i < n; i++)
-        im->insert(m, ks, i, strings);
+    im->insert_all(m, ks, strings);
     int reps = n < 100000 ? 20 : 1;
     phase_begin();
     double ti = now_ns();
@@ -292,8 +305,7 @@ static void mem(const impl *im, size_t n)
     make_keys(&ks, n, false);
     long long before = peak_rss();
     void *m = im->make(false);
-    for (size_t i = 0; i < n; i++)
-        im->insert(m, &ks, i, false);
+    im->insert_all(m, &ks, false);
     long long after = peak_rss();
     printf("int64 mem %zu\t%.1f\n", n, (double)(after - before) / (double)n);
     im->destroy(m, false);

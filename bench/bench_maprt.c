@@ -13,25 +13,37 @@ static void *mr_make(bool strings)
 {
     return mr_makemap(strings ? &mr_type_str_i64 : &mr_type_i64_i64, 0);
 }
-static void mr_insert(void *m, const keyset *ks, size_t i, bool strings)
+static void mr_insert_all(void *m, const keyset *ks, bool strings)
 {
     if (strings)
-        *(int64_t *)mr_mapassign(&mr_type_str_i64, m, &ks->mstrs[i]) = (int64_t)i;
+        for (size_t i = 0; i < ks->n; i++)
+            *(int64_t *)mr_mapassign(&mr_type_str_i64, m, &ks->mstrs[i]) = (int64_t)i;
     else
-        *(int64_t *)mr_mapassign(&mr_type_i64_i64, m, &ks->ints[i]) = (int64_t)i;
+        for (size_t i = 0; i < ks->n; i++)
+            *(int64_t *)mr_mapassign(&mr_type_i64_i64, m, &ks->ints[i]) = (int64_t)i;
 }
-static int64_t mr_lookup(void *m, const keyset *ks, size_t i, bool strings, bool miss)
+static int64_t mr_lookup_all(void *m, const keyset *ks, bool strings, bool miss)
+{
+    int64_t s = 0;
+    if (strings) {
+        const mr_string *keys = miss ? ks->miss_mstrs : ks->mstrs;
+        for (size_t i = 0; i < ks->n; i++)
+            s += *(int64_t *)mr_mapaccess1(&mr_type_str_i64, m, &keys[ks->order[i]]);
+    } else {
+        const int64_t *keys = miss ? ks->miss_ints : ks->ints;
+        for (size_t i = 0; i < ks->n; i++)
+            s += *(int64_t *)mr_mapaccess1(&mr_type_i64_i64, m, &keys[ks->order[i]]);
+    }
+    return s;
+}
+static void mr_remove_all(void *m, const keyset *ks, bool strings)
 {
     if (strings)
-        return *(int64_t *)mr_mapaccess1(&mr_type_str_i64, m, miss ? &ks->miss_mstrs[i] : &ks->mstrs[i]);
-    return *(int64_t *)mr_mapaccess1(&mr_type_i64_i64, m, miss ? &ks->miss_ints[i] : &ks->ints[i]);
-}
-static void mr_remove(void *m, const keyset *ks, size_t i, bool strings)
-{
-    if (strings)
-        mr_mapdelete(&mr_type_str_i64, m, &ks->mstrs[i]);
+        for (size_t i = 0; i < ks->n; i++)
+            mr_mapdelete(&mr_type_str_i64, m, &ks->mstrs[ks->order[i]]);
     else
-        mr_mapdelete(&mr_type_i64_i64, m, &ks->ints[i]);
+        for (size_t i = 0; i < ks->n; i++)
+            mr_mapdelete(&mr_type_i64_i64, m, &ks->ints[ks->order[i]]);
 }
 static int64_t mr_iterate(void *m, bool strings)
 {
@@ -46,4 +58,4 @@ static void mr_destroy(void *m, bool strings)
 {
     mr_mapfree(strings ? &mr_type_str_i64 : &mr_type_i64_i64, m);
 }
-const impl maprt_impl = {mr_make, mr_insert, mr_lookup, mr_remove, mr_iterate, mr_destroy};
+const impl maprt_impl = {mr_make, mr_insert_all, mr_lookup_all, mr_remove_all, mr_iterate, mr_destroy};
