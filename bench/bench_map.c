@@ -341,17 +341,21 @@ int main(int argc, char **argv)
 {
     contender c[3];
     int nc = 0, argi = 1;
-    for (; argi < argc && find_impl(argv[argi]) != NULL; argi++) {
+    for (; argi < argc; argi++) {
+        const impl *im = find_impl(argv[argi]);
+        if (im == NULL && strcmp(argv[argi], "nochecks") == 0) {
+            fprintf(stderr, "%s: this build has no copy of the map without the race checks\n", argv[0]);
+            return usage(argv[0]);
+        }
+        if (im == NULL)
+            break;
         if (nc == 3)
             return usage(argv[0]);
         c[nc].name = argv[argi];
-        c[nc++].im = find_impl(argv[argi]);
+        c[nc++].im = im;
     }
-    if (nc == 0) {
-        if (argi < argc && strcmp(argv[argi], "nochecks") == 0)
-            fprintf(stderr, "%s: this build has no copy of the map without the race checks\n", argv[0]);
+    if (nc == 0)
         return usage(argv[0]);
-    }
     if (argc - argi == 2 && strcmp(argv[argi], "mem") == 0 && nc == 1) {
         mem(c[0].im, (size_t)strtoull(argv[argi + 1], NULL, 10));
         return 0;
