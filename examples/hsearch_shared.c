@@ -23,16 +23,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { WORDS = 20000 };
+enum { WORDS = 100000 };
 
 static struct hsearch_data words;  /* shared by both loaders */
 static pthread_mutex_t words_lock = PTHREAD_MUTEX_INITIALIZER;
 static int locked;                 /* without it: the bug */
 static char names[2][WORDS][16];
+static pthread_barrier_t start;    /* the loaders begin together */
 
 static void *loader(void *arg)
 {
     int id = (int)(long)arg;
+    pthread_barrier_wait(&start);
     for (int i = 0; i < WORDS; i++) {
         snprintf(names[id][i], sizeof names[id][i], "w%d-%d", id, i);
         ENTRY item = {names[id][i], NULL}, *found;
@@ -54,6 +56,10 @@ int main(int argc, char **argv)
         perror("hcreate_r");
         return 1;
     }
+    /* Started apart, on a busy machine the first loader could be done
+     * before the second one ran at all: then nothing overlaps, and there
+     * is nothing to catch in that run. */
+    pthread_barrier_init(&start, NULL, 2);
     pthread_t a, b;
     pthread_create(&a, NULL, loader, (void *)0L);
     pthread_create(&b, NULL, loader, (void *)1L);

@@ -63,8 +63,12 @@ static void *inserter(void *arg)
     while (reader_mode && !watching) /* the reader modes: overlap in time */
         ;
     /* Against a reader, keep writing (for at most ~20 s) until it notices:
-     * on a loaded machine a thread can be off the CPU for a whole pass. */
-    for (int pass = 0; pass < (reader_mode ? 2000 : 1); pass++)
+     * on a loaded machine a thread can be off the CPU for a whole pass.
+     * Two inserters rewrite their keys for a few passes more, for the same
+     * reason: with one pass each, in make check -j2 on two CPUs, one of
+     * them now and then ran its whole pass while the other waited for a
+     * CPU (about one run in 20 went unreported). */
+    for (int pass = 0; pass < (reader_mode ? 2000 : 20); pass++)
         for (int i = 1; i <= KEYS; i++)
             g_hash_table_insert(shared, GINT_TO_POINTER(base + i), GINT_TO_POINTER(i)); /* LINE(insert) */
     inserted++;

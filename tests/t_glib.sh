@@ -180,7 +180,7 @@ status=$?
 result $? "hsearch_shared under maprace: concurrent map writes naming loader, exit 2 (got $status)" "$work/err"
 "$ex/hsearch_shared" locked >"$work/out" 2>"$work/err" &&
     "$maprace" -o "$work/clean" "$ex/hsearch_shared" locked >>"$work/out" 2>>"$work/err" &&
-    [ "$(grep -c "40000 of 40000 words found, every one" "$work/out")" = 2 ] && [ ! -s "$work/err" ]
+    [ "$(grep -c "200000 of 200000 words found, every one" "$work/out")" = 2 ] && [ ! -s "$work/err" ]
 result $? "hsearch_shared locked: every word found, plain and under maprace, no report" "$work/err"
 
 # 22-24: processes that use neither family: same output, same status,
