@@ -266,11 +266,13 @@ MR_INLINE void prefetch_write_bucket(const mr_maptype *t, mr_map *h, uint64_t ha
     const char *old = __atomic_load_n((char **)&h->oldbuckets, __ATOMIC_RELAXED);
     if (old == NULL)
         return;
-    if (__atomic_load_n(&h->flags, __ATOMIC_RELAXED) & sameSizeGrow) {
-        prefetch_bucket(t, kind, old, hash & m, false);
+    bool sameSize = __atomic_load_n(&h->flags, __ATOMIC_RELAXED) & sameSizeGrow;
+    uintptr_t oldbucket = hash & (sameSize ? m : m >> 1);
+    if (oldbucket < __atomic_load_n(&h->nevacuate, __ATOMIC_RELAXED))
+        return; /* moved already (mr_growWork): not read */
+    prefetch_bucket(t, kind, old, oldbucket, false);
+    if (sameSize)
         return;
-    }
-    prefetch_bucket(t, kind, old, hash & (m >> 1), false);
     prefetch_bucket(t, kind, buckets, (hash & m) ^ ((m + 1) >> 1), true);
     if (assign)
         __builtin_prefetch(&tops[(hash & m) ^ ((m + 1) >> 1)], 1);
