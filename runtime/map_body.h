@@ -245,12 +245,6 @@ MR_INLINE void prefetch_write_bucket(const mr_maptype *t, mr_map *h, uint64_t ha
     uint8_t B = __atomic_load_n(&h->B, __ATOMIC_RELAXED);
     if (B < PREFETCH_MIN_B)
         return;
-    /* A delete's stores wait for nothing unless its claim is a locked
-     * instruction: asked for ahead of a biased claim, the bucket's lines
-     * only crowded the misses of the lookup that finds the key (2M- and
-     * 4M-key deletes took 10-11 % longer). */
-    if (!assign && !claim_locks(h))
-        return;
     const char *buckets = __atomic_load_n((char **)&h->buckets, __ATOMIC_RELAXED);
     const uint64_t *tops = __atomic_load_n(&h->tops, __ATOMIC_RELAXED);
     uintptr_t m = bucketMask(B);
@@ -375,8 +369,14 @@ MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, u
     /* Checked before count so a delete racing with a write on an empty map
      * is still seen. */
     uint64_t hash = kind_hash(t, kind, key, h->hash0);
-    prefetch_write_bucket(t, h, hash, false, kind);
-    uint64_t me = claimWriting(h, pc);
+    /* A delete's stores wait for nothing unless its claim is a locked
+     * instruction: asked for ahead of a biased claim, the bucket's lines
+     * only crowded the misses of the lookup that finds the key (2M- and
+     * 4M-key deletes took 10-11 % longer). */
+    uint64_t mine = claim_bias_mine(h);
+    if (mine == 0)
+        prefetch_write_bucket(t, h, hash, false, kind);
+    uint64_t me = claim_as(h, pc, mine);
     if (h->count == 0)
         goto out;
     uintptr_t bucket = hash & bucketMask(h->B);
