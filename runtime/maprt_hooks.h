@@ -7,7 +7,8 @@
  * library loaded with LD_PRELOAD that defines the same symbols sees every
  * call, and reaches the runtime's own body with dlsym(RTLD_NEXT, name).
  * The bodies in libmaprt are the plain behaviour: allocation from malloc
- * (or, for large tables, a huge-page mapping), no-op events.
+ * (or, for large tables, a huge-page mapping, the last two freed kept for
+ * the next tables of their sizes: table_pages.c), no-op events.
  *
  * The map's fast paths call no hook, with one exception that costs a
  * thread-local load: while a goroutine is running a deferred call, each
