@@ -18,9 +18,18 @@ for attempt in 1 2 3 4 5; do
     status=$?
     [ "$status" = 0 ] || break
 done
+# Both cleanups are running at the race; the writer's is still running
+# when the report is written if the writer was caught inside its write
+# ("writing map"), which holds it there.  Now and then, on a loaded
+# machine, the detector reaches the report after the writer's write has
+# ended ("wrote map", its last write shown): the writer has gone on, and
+# its cleanup may have ended too, so only the detector's is required then.
+cleanup="cleanup_sessions(...), deferred at serve (/.*/examples/defer_writes.c:[0-9]*), run at goroutine exit (its function returned): delete x[0-9]*"
+running=$(grep -c "$cleanup \[running at the race\]" "$work/err")
 grep -q "^maprace: map 0x[0-9a-f]* (map\[int64\]int64), made by goroutine 1 at$" "$work/err" &&
     grep -q "^maprace: deferred calls that touched it:$" "$work/err" &&
-    [ "$(grep -c "cleanup_sessions(...), deferred at serve (/.*/examples/defer_writes.c:[0-9]*), run at goroutine exit (its function returned): delete x[0-9]* \[running at the race\]" "$work/err")" = 2 ]
+    [ "$(grep -c "$cleanup" "$work/err")" = 2 ] &&
+    { [ "$running" = 2 ] || { [ "$running" = 1 ] && grep -q "^goroutine [0-9]* \[running, wrote map\]:$" "$work/err"; }; }
 result $? "the report names the map, where it was made, and both deferred cleanups running at goroutine exit" "$work/err"
 [ "$status" = 2 ] && head -1 "$work/err" | grep -qx "fatal error: concurrent map writes"
 result $? "it is still Go's report first, exit status 2 (got $status)" "$work/err"
