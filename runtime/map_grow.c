@@ -6,8 +6,8 @@
  * up after many deletes, one of the same size) and then moves the old
  * buckets over a little at a time: each write evacuates the bucket it is
  * about to use and a few more (Go: one more), so no single operation pays
- * for the whole copy.  Reads during growth look in the old table when their bucket has
- * not moved yet.
+ * for the whole copy.  Reads during growth look in the old table when
+ * their bucket has not moved yet.
  */
 #include "map_internal.h"
 
