@@ -248,7 +248,7 @@ void mr_evacuate(const mr_maptype *t, mr_map *h, uintptr_t oldbucket)
 void *mr_mapaccessK(const mr_maptype *t, mr_map *h, const void *key, void **elem)
 {
     uint64_t hash = t->hash(key, h->hash0);
-    uintptr_t m = bucketMask(h->B);
+    uintptr_t m = h->mask;
     bmap *b = bucketAt(t, h->buckets, hash & m);
     if (h->oldbuckets != NULL) {
         if (!isSameSizeGrow(h))
@@ -305,6 +305,7 @@ mr_map *mr_makemap(const mr_maptype *t, size_t hint)
     while (overLoadFactor(hint, B))
         B++;
     h->B = B;
+    h->mask = bucketMask(B);
     /* Allocate the initial hash table.  If B == 0, the buckets field is
      * allocated lazily by mapassign. */
     if (B != 0)

@@ -174,7 +174,7 @@ MR_INLINE void *mapaccess_body(const mr_maptype *t, mr_map *h, const void *key, 
     if (h->count == 0)
         return NULL;
     uint64_t hash = kind_hash(t, kind, key, h->hash0);
-    uintptr_t m = bucketMask(h->B);
+    uintptr_t m = h->mask;
     bmap *b = kind_bucketAt(t, kind, h->buckets, hash & m);
     /* The main bucket's tophash word: in a table beyond the cache, from
      * the dense copy (map_internal.h), the bucket's first line (its own
@@ -290,7 +290,7 @@ MR_INLINE void *mapassign_body(const mr_maptype *t, mr_map *h, const void *key, 
     uint8_t *inserti;
     void *insertk, *elem;
 again:;
-    uintptr_t bucket = hash & bucketMask(h->B);
+    uintptr_t bucket = hash & h->mask;
     if (growing(h))
         mr_growWork(t, h, bucket);
     bmap *b = kind_bucketAt(t, kind, h->buckets, bucket);
@@ -379,7 +379,7 @@ MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, u
     uint64_t me = claim_as(h, pc, mine);
     if (h->count == 0)
         goto out;
-    uintptr_t bucket = hash & bucketMask(h->B);
+    uintptr_t bucket = hash & h->mask;
     if (growing(h))
         mr_growWork(t, h, bucket);
     bmap *b = kind_bucketAt(t, kind, h->buckets, bucket);

@@ -107,6 +107,7 @@ void mr_hashGrow(const mr_maptype *t, mr_map *h)
     /* Commit the grow.  The actual copying of the hash table data is done
      * incrementally by growWork() and evacuate(). */
     h->B += bigger;
+    h->mask = bucketMask(h->B);
     h->oldbuckets = oldbuckets;
     h->nseparate_old = h->nseparate;
     h->nseparate = 0;

@@ -106,6 +106,7 @@ struct mr_map {
     uint64_t hash0;      /* hash seed */
     void *buckets;       /* array of 2^B buckets (plus preallocated overflow) */
     uint64_t *tops;      /* its main buckets' tophash words side by side, or NULL (array_tops) */
+    uintptr_t mask;      /* bucketMask(B), set with B: three instructions fewer an operation */
     void *oldbuckets;    /* previous bucket array of half the size, non-NULL only when growing */
     uintptr_t nevacuate; /* progress counter for evacuation */
     bmap *nextOverflow;  /* free preallocated overflow bucket */
