@@ -33,6 +33,14 @@
  * maps first written after that are never biased.  Without membarrier
  * (an old kernel, a seccomp filter), or with MAPRT_BIAS=0 in the
  * environment, no map is biased and every claim is a compare-and-swap.
+ *
+ * Nor when a race may let the program go on (mr_hook_race_policy says
+ * MR_RACE_DECIDE: libmaprace's halt_on_error=0 or suppressions).  The
+ * owner's store can land over a revoker's claim taken just after the
+ * barrier, and both then write the map until one of them releases: the
+ * pair is reported, but only after it has run, which ends the process in
+ * Go's mode and corrupts the map in that one.  A compare-and-swap claim
+ * makes the second writer wait for the first before it touches the map.
  */
 #include "forklock.h"
 #include "map_internal.h"
@@ -62,6 +70,8 @@ static int bias_setup(void)
 {
     const char *env = getenv("MAPRT_BIAS");
     if (env != NULL && strcmp(env, "0") == 0)
+        return BIAS_OFF;
+    if (mr_hook_race_policy() == MR_RACE_DECIDE)
         return BIAS_OFF;
     long cmds = membarrier(MEMBARRIER_CMD_QUERY);
     if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED))

@@ -135,7 +135,9 @@ typedef struct mr_report_event {
  * stopping the others, and ask mr_hook_race_decide what to do with them:
  * report and end the process, report and go on, or go on silently (a
  * race seen before, or suppressed).  Going on, a writer waits for the
- * holder of the claim to finish, so the map is not corrupted. */
+ * holder of the claim to finish, so the map is not corrupted.  The policy
+ * is also asked once, at the first write of any map: under MR_RACE_DECIDE
+ * no map is biased (map_claim.c), so it must not change during a run. */
 enum { MR_RACE_HALT = 0, MR_RACE_DECIDE = 1 };
 enum { MR_RACE_REPORT_HALT = 0, MR_RACE_REPORT_CONTINUE = 1, MR_RACE_SKIP = 2 };
 

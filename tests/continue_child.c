@@ -11,6 +11,8 @@
  *                          maps too and exits 0
  *   continue_child linger  as race, then sleeps a minute (to be killed
  *                          after its report)
+ *   continue_child bias    one write to a new map; prints whether the
+ *                          map is now biased to its writer
  *   continue_child manymaps SECONDS
  *                          four goroutines race on 2000 shared maps for
  *                          SECONDS (make stress, under halt_on_error=0)
@@ -164,8 +166,17 @@ int main(int argc, char **argv)
         printf("fork: %d of 20 children failed\n", failures);
         return failures ? 1 : 0;
     }
+    if (strcmp(mode, "bias") == 0) {
+        mr_map *m = mr_makemap(T, 0);
+        int64_t k = 1;
+        *(int64_t *)mr_mapassign(T, m, &k) = k;
+        mr_mapstats st;
+        mr_mapgetstats(m, &st);
+        printf("biased: %s\n", st.bias != 0 ? "yes" : "no");
+        return 0;
+    }
     if (strcmp(mode, "manymaps") == 0)
         return manymaps(argc > 2 ? atoi(argv[2]) : 30);
-    fprintf(stderr, "usage: continue_child race|churn|fork|linger|manymaps [SECONDS]\n");
+    fprintf(stderr, "usage: continue_child race|churn|fork|linger|bias|manymaps [SECONDS]\n");
     return 64;
 }
