@@ -173,6 +173,7 @@ int main(int argc, char **argv)
         mr_mapstats st;
         mr_mapgetstats(m, &st);
         printf("biased: %s\n", st.bias != 0 ? "yes" : "no");
+        mr_mapfree(T, m);
         return 0;
     }
     if (strcmp(mode, "manymaps") == 0)
