@@ -80,11 +80,9 @@ static bool in_table_call(uintptr_t pc)
 /* The fault, as Go names one, before the race's report. */
 static void say_signal(int sig, const siginfo_t *info, uintptr_t pc)
 {
-    char line[160];
-    int n = snprintf(line, sizeof line, "[signal %s: %s code=0x%x addr=0x%lx pc=0x%lx] inside a %s call\n",
-                     sig == SIGSEGV ? "SIGSEGV" : "SIGBUS",
-                     sig == SIGSEGV ? "segmentation violation" : "bus error", (unsigned)info->si_code,
-                     (unsigned long)info->si_addr, (unsigned long)pc, family);
+    char line[160], tail[48];
+    snprintf(tail, sizeof tail, " inside a %s call\n", family);
+    int n = mr_format_signal(line, sizeof line, sig, info->si_code, (uintptr_t)info->si_addr, pc, tail);
     if (n > 0)
         (void)!write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }

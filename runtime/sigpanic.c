@@ -40,22 +40,9 @@
 
 static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGFPE};
 
-/* Go's names (runtime's sigtable). */
-static const char *signal_name(int sig)
-{
-    switch (sig) {
-    case SIGSEGV: return "SIGSEGV: segmentation violation";
-    case SIGBUS: return "SIGBUS: bus error";
-    case SIGFPE: return "SIGFPE: floating-point exception";
-    default: return "signal";
-    }
-}
-
 int mr_signal_line(char *buf, size_t n, int sig, int code, uintptr_t addr, uintptr_t pc)
 {
-    /* Go prints hex with its 0x even for zero: "addr=0x0". */
-    return snprintf(buf, n, "[signal %s code=0x%x addr=0x%lx pc=0x%lx]\n", signal_name(sig), (unsigned)code,
-                    (unsigned long)addr, (unsigned long)pc);
+    return mr_format_signal(buf, n, sig, code, addr, pc, "\n");
 }
 
 /* The panic Go raises for a fault in the program's code, or NULL when Go
