@@ -300,6 +300,7 @@ mr_map *mr_makemap(const mr_maptype *t, size_t hint)
     mr_map *h = mr_map_alloc(MR_ALLOC_MAP, sizeof *h, NULL);
     h->type = t;
     h->hash0 = mr_fastrand64();
+    atomic_init(&h->bias, MR_BIAS_UNSET);
     /* Find the size parameter B which will hold the requested # of elements. */
     uint8_t B = 0;
     while (overLoadFactor(hint, B))
@@ -339,7 +340,7 @@ void mr_mapgetstats(const mr_map *h, mr_mapstats *st)
     st->growths = h->ngrow;
     st->samesizegrowths = h->nsamesizegrow;
     uint64_t bias = atomic_load_explicit(&((mr_map *)h)->bias, memory_order_relaxed);
-    st->bias = bias == MR_BIAS_NONE || bias == MR_BIAS_REVOKING ? 0 : bias;
+    st->bias = bias == MR_BIAS_NONE || bias == MR_BIAS_REVOKING || bias == MR_BIAS_UNSET ? 0 : bias;
 }
 
 /* mapclear deletes all keys from a map, keeping its buckets. */

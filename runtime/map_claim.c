@@ -108,7 +108,7 @@ uint64_t mr_bias_settle(mr_map *h, uint64_t me, uint64_t seen)
     for (;;) {
         if (seen == me || seen == MR_BIAS_NONE)
             return seen;
-        if (seen == 0) { /* the map's first write */
+        if (seen == MR_BIAS_UNSET) { /* the map's first write */
             uint64_t want = bias_enabled() ? me : MR_BIAS_NONE;
             if (atomic_compare_exchange_strong_explicit(&h->bias, &seen, want, memory_order_acq_rel,
                                                         memory_order_acquire)) {

@@ -90,7 +90,7 @@ struct mr_map {
      * Every operation looks at it first, so it leads the header. */
     _Atomic uint64_t writer;
     /* The goroutine whose writes may take the claim without a locked
-     * instruction (map_claim.c): 0 until the first write, MR_BIAS_NONE
+     * instruction (map_claim.c): MR_BIAS_UNSET until the first write, MR_BIAS_NONE
      * once a second goroutine has written (or biasing is off). */
     _Atomic uint64_t bias;
     /* The last write's goroutine and the program's call site of it, kept
@@ -149,6 +149,10 @@ struct mr_map {
 
 #define MR_BIAS_NONE UINT64_MAX
 #define MR_BIAS_REVOKING (UINT64_MAX - 1)
+/* Before the first write.  Not 0, which is also the id of a thread that
+ * has none yet: so a bias equal to the writer's id is its own, and the
+ * owner's claim tests one thing (claim_bias_mine). */
+#define MR_BIAS_UNSET (UINT64_MAX - 2)
 
 /* A write found the bias neither its own nor MR_BIAS_NONE: takes it if
  * no goroutine has it yet (and biasing is on), revokes another's; returns
@@ -183,7 +187,14 @@ MR_INLINE uint64_t claim_bias_mine(mr_map *h)
 {
 #ifndef MR_NO_RACE_CHECKS
     uint64_t me = mr_tls_goid;
-    return atomic_load_explicit(&h->bias, memory_order_relaxed) == me ? me : 0; /* (0: no id yet, never a bias) */
+    if (atomic_load_explicit(&h->bias, memory_order_relaxed) != me)
+        return 0;
+    /* A bias is never 0, a thread's id before it has one: so the caller's
+     * test of the result is this comparison's (two instructions fewer a
+     * write). */
+    if (me == 0)
+        __builtin_unreachable();
+    return me;
 #else
     (void)h;
     return 1; /* (no claim to lock) */
