@@ -116,6 +116,20 @@ MR_INLINE void *kind_belem(const mr_maptype *t, int kind, bmap *b, uintptr_t i)
     return (char *)b + dataOffset + bucketCnt * kind_slotkeysize(t, kind) + i * kind_elemsize(t, kind);
 }
 
+/* The element of a slot.  A ready-made type's is always in the slot
+ * (FAST_TYPE, maptypes.c, gives none out-of-line): no flag to test. */
+MR_INLINE void *kind_slotelem(const mr_maptype *t, int kind, void *e)
+{
+    return kind == MR_FAST_NONE ? slotelem(t, e) : e;
+}
+
+/* The zero value an access returns for an absent key: a ready-made type's
+ * element (4 or 8 bytes) is always within the static block. */
+MR_INLINE void *kind_zero_value(const mr_maptype *t, int kind)
+{
+    return kind == MR_FAST_NONE ? zero_value_of(t) : (void *)mr_zeroVal;
+}
+
 /* Copies a key or element: the common sizes inline, the rest by memcpy
  * (whose size is not a constant for user types or for elements). */
 MR_INLINE void copy_slot(void *dst, const void *src, uint32_t n)
@@ -214,7 +228,7 @@ MR_INLINE void *mapaccess_body(const mr_maptype *t, mr_map *h, const void *key, 
             if (kind_indirectkey(t, kind))
                 k = *(void **)k;
             if (MR_LIKELY(kind_equal(t, kind, key, k)))
-                return slotelem(t, kind_belem(t, kind, b, i));
+                return kind_slotelem(t, kind, kind_belem(t, kind, b, i));
         }
         if (has_empty_rest(w))
             return NULL;
@@ -357,7 +371,7 @@ again:;
     h->count++;
 done:
     releaseWriting(h, me);
-    return slotelem(t, elem);
+    return kind_slotelem(t, kind, elem);
 }
 
 /* ---- mapdelete -------------------------------------------------------- */
