@@ -270,7 +270,13 @@ static void put_goroutines_json(buf *json, const mr_report_event *e)
         int n = rd ? atomic_load(&rd->n) : 0;
         put(json, "%s{\"id\":%llu,\"status\":", i ? "," : "", (unsigned long long)g->goid);
         put_json_string(json, g->status);
-        put(json, ",\"role\":\"%s\",\"in_defer\":", roles[g->role <= MR_ROLE_OTHER ? g->role : MR_ROLE_OTHER]);
+        put(json, ",\"role\":\"%s\",", roles[g->role <= MR_ROLE_OTHER ? g->role : MR_ROLE_OTHER]);
+        if (g->doing != NULL) {
+            put(json, "\"doing\":");
+            put_json_string(json, g->doing);
+            put(json, ",");
+        }
+        put(json, "\"in_defer\":");
         if (n > 0 && n <= MAX_RUNNING) {
             const mr_defer_event *d = &rd->ev[n - 1];
             mr_pcinfo fn;

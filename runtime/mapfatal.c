@@ -156,15 +156,18 @@ static void print_race(const char *prefix, mr_mapfault fault, const race_site *s
         const char *note = captured ? (known ? "its last write:" : NULL)
                            : known  ? "stack not captured: the goroutine did not answer in time; its last write:"
                                     : "stack not captured: the goroutine did not answer in time";
-        mr_report_section(writer, captured ? &writer->stack : NULL, in_write ? "writing map" : "wrote map", note,
-                          lastpc);
-        lead[nlead++] = mr_report_entry(writer, captured ? &writer->stack : known ? &last : NULL, MR_ROLE_WRITER);
+        const char *doing = in_write ? "writing map" : "wrote map";
+        mr_report_section(writer, captured ? &writer->stack : NULL, doing, note, lastpc);
+        lead[nlead] = mr_report_entry(writer, captured ? &writer->stack : known ? &last : NULL, MR_ROLE_WRITER);
+        lead[nlead++].doing = doing;
     } else if (holder != 0) {
         mr_g gone = {.goid = holder, .status = MR_G_DEAD}; /* Go's word for an exited goroutine */
-        mr_report_section(&gone, NULL, known ? "wrote map" : "writing map",
+        const char *doing = known ? "wrote map" : "writing map";
+        mr_report_section(&gone, NULL, doing,
                           known ? "the goroutine has exited since; its last write:" : "the goroutine has exited since",
                           lastpc);
-        lead[nlead++] = mr_report_entry(&gone, known ? &last : NULL, MR_ROLE_WRITER);
+        lead[nlead] = mr_report_entry(&gone, known ? &last : NULL, MR_ROLE_WRITER);
+        lead[nlead++].doing = doing;
     }
     if (others)
         mr_report_others(self, writer);
@@ -221,8 +224,10 @@ static void race_decide(mr_mapfault fault, const race_site *site, uint64_t holde
     mr_report_goroutine lead[2];
     int nlead = 0;
     lead[nlead++] = mr_report_entry(self, &own, MR_ROLE_DETECTOR);
-    if (writer != NULL)
-        lead[nlead++] = mr_report_entry(writer, in_write ? &writer->stack : NULL, MR_ROLE_WRITER);
+    if (writer != NULL) {
+        lead[nlead] = mr_report_entry(writer, in_write ? &writer->stack : NULL, MR_ROLE_WRITER);
+        lead[nlead++].doing = in_write ? "writing map" : "wrote map";
+    }
     mr_report_event e = {fault_message(fault), fault_message(fault), (const mr_map *)site->addr, site->maptype,
                          nlead, lead, site->type};
     int decision = mr_hook_race_decide(&e);

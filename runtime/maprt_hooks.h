@@ -114,6 +114,9 @@ typedef struct mr_report_goroutine {
     const uintptr_t *pc;    /* innermost first */
     uint64_t parent;        /* creator, 0 if unknown */
     uintptr_t createpc;
+    const char *doing;      /* the writer's: "writing map" (caught inside its
+                               write) or "wrote map" (it had left it: the
+                               stack is its last write's); NULL for others */
 } mr_report_goroutine;
 
 typedef struct mr_report_event {

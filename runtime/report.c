@@ -334,6 +334,7 @@ mr_report_goroutine mr_report_entry(const mr_g *g, const mr_stack *st, mr_role r
         .pc = st ? st->pc : NULL,
         .parent = g->parent,
         .createpc = g->createpc,
+        .doing = NULL,
     };
 }
 

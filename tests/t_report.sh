@@ -7,7 +7,7 @@ maprace="$top/lib/maprace"
 report="$top/lib/maprace-report"
 ex="$top/examples"
 json_check="$top/tests/json_check"
-plan 9
+plan 10
 
 # The examples race for real: on a loaded machine their two goroutines can
 # take turns on one CPU and miss each other, as defer_writes itself says.
@@ -31,12 +31,25 @@ cat "$work"/a.*.jsonl >"$work/all.jsonl"
 status=$?
 [ "$status" = 1 ] && [ "$(grep -c '^fatal error: concurrent map writes$' "$work/out")" = 2 ] &&
     grep -q '^fatal error: concurrent map iteration and map write$' "$work/out" &&
-    grep -q '^goroutine [0-9]* \[running, writing map\]:$' "$work/out" &&
+    grep -qE '^goroutine [0-9]* \[running, (writing|wrote) map\]:$' "$work/out" &&
     grep -q '^cleanup_sessions(...)$' "$work/out" &&
     grep -q "^	/.*/examples/defer_writes.c:[0-9]* +0x" "$work/out" &&
     grep -q "^maprace: deferred calls that touched it:$" "$work/out" &&
     ! grep -v "^mr_wg_wait(\|^mr_mutex_lock(" "$work/out" | grep -q "^mr_\|^_start"
 result $? "text: each race as Go's report with the map's history, runtime frames hidden but the WaitGroup/Mutex calls (exit $status)" "$work/out"
+
+# The writer's state as the live report gave it: caught inside its write,
+# or gone from it (its last write shown); a log from before the field was
+# kept says neither and reads as "writing map".
+line=$(grep -h '"kind":"concurrent map writes"' "$work"/a.*.jsonl | head -n 1)
+printf '%s\n' "$line" | sed 's/"doing":"[a-z ]*"/"doing":"writing map"/' >"$work/doing.jsonl"
+printf '%s\n' "$line" | sed 's/"doing":"[a-z ]*"/"doing":"wrote map"/' >>"$work/doing.jsonl"
+printf '%s\n' "$line" | sed 's/"doing":"[a-z ]*",//' >>"$work/doing.jsonl"
+"$report" "$work/doing.jsonl" >"$work/out" 2>"$work/err"
+[ "$?" = 1 ] && [ "$(grep -c '"doing":"' "$work/doing.jsonl")" = 2 ] &&
+    [ "$(grep -E '^goroutine [0-9]+ \[running, (writing|wrote) map\]:$' "$work/out" | sed 's/.*, //' | tr '\n' '|')" = \
+        "writing map]:|wrote map]:|writing map]:|" ]
+result $? "the writer's line says 'writing map' or 'wrote map' as logged; without the field, 'writing map'" "$work/out"
 
 # The summary groups races by kind and the two sides' top frames.  Two
 # real runs can differ there (a writer that did not answer in time is
