@@ -289,7 +289,7 @@ static void check_type(const mr_maptype *t)
         mr_throw("mr_makemap: NULL map type");
     if (t->hash == NULL || t->equal == NULL)
         mr_throw("mr_makemap: map type without hash or equal function");
-    uint32_t want = 8 + 8 * t->slotkeysize + 8 * t->slotelemsize + (uint32_t)sizeof(void *);
+    uint32_t want = 8 + 8 * t->slotkeysize + 8 * t->slotelemsize + MR_FAST_EXTRA(t->fastkind) + (uint32_t)sizeof(void *);
     uint32_t keyslot = indirectkey(t) ? (uint32_t)sizeof(void *) : t->keysize;
     uint32_t elemslot = indirectelem(t) ? (uint32_t)sizeof(void *) : t->elemsize;
     if (t->bucketsize != want || t->slotkeysize != keyslot || t->slotelemsize != elemslot)

@@ -51,7 +51,20 @@ MR_INLINE uint32_t kind_bucketsize(const mr_maptype *t, int kind)
 {
     if (kind == MR_FAST_NONE)
         return t->bucketsize;
-    return dataOffset + bucketCnt * (kind_keysize(t, kind) + kind_elemsize(t, kind)) + sizeof(void *);
+    return dataOffset + bucketCnt * (kind_keysize(t, kind) + kind_elemsize(t, kind)) + MR_FAST_EXTRA(kind) +
+           sizeof(void *);
+}
+
+/* Whether the kind's buckets keep their entries' hashes (MR_STR_HASHES_BYTES),
+ * and where. */
+MR_INLINE bool kind_hashes(int kind)
+{
+    return MR_FAST_EXTRA(kind) != 0;
+}
+
+MR_INLINE uint32_t *kind_bhashes(const mr_maptype *t, int kind, bmap *b)
+{
+    return (uint32_t *)((char *)b + dataOffset + bucketCnt * (kind_keysize(t, kind) + kind_elemsize(t, kind)));
 }
 
 MR_INLINE bmap *kind_bucketAt(const mr_maptype *t, int kind, void *array, uintptr_t i)
@@ -303,6 +316,8 @@ MR_INLINE void *mapassign_body(const mr_maptype *t, mr_map *h, const void *key, 
     uint8_t top = tophash(hash);
     uint8_t *inserti;
     void *insertk, *elem;
+    bmap *insertb; /* (for the hash, where the kind keeps it) */
+    uintptr_t insertslot;
 again:;
     uintptr_t bucket = hash & h->mask;
     if (growing(h))
@@ -311,6 +326,8 @@ again:;
     inserti = NULL;
     insertk = NULL;
     elem = NULL;
+    insertb = NULL;
+    insertslot = 0;
     for (;;) {
         uint64_t w = load_tophash(b);
         for (uint64_t cand = match_top(w, top); cand != 0; cand &= cand - 1) {
@@ -333,6 +350,8 @@ again:;
             inserti = &b->tophash[i];
             insertk = kind_bkey(t, kind, b, i);
             elem = kind_belem(t, kind, b, i);
+            insertb = b;
+            insertslot = i;
         }
         if (has_empty_rest(w))
             break;
@@ -354,6 +373,8 @@ again:;
         inserti = &newb->tophash[0];
         insertk = kind_bkey(t, kind, newb, 0);
         elem = kind_belem(t, kind, newb, 0);
+        insertb = newb;
+        insertslot = 0;
     }
     /* Store the new key/elem at the insert position. */
     if (kind_indirectkey(t, kind)) {
@@ -366,6 +387,8 @@ again:;
     else if (t->flags & MR_ELEM_NOPOINTERS)
         zero_slot(elem, kind_elemsize(t, kind)); /* a deleted element may be left there */
     memcpy(insertk, key, kind_keysize(t, kind));
+    if (kind_hashes(kind))
+        kind_bhashes(t, kind, insertb)[insertslot] = (uint32_t)hash;
     *inserti = top;
     sync_tops(t, h, bucket);
     h->count++;
@@ -509,12 +532,17 @@ MR_INLINE void evacuate_body(const mr_maptype *t, mr_map *h, uintptr_t oldbucket
      * is evacuated. */
     const uint64_t seed = h->hash0;
     const bool sameSize = isSameSizeGrow(h);
+    /* The bit that picks an entry's half is bit log2(newbit) of its hash:
+     * within the hash a string bucket keeps while the old table has fewer
+     * than 2^32 buckets.  Then its strings are not read at all. */
+    const bool kept_hash = kind_hashes(kind) && newbit <= ((uintptr_t)1 << 31);
+    const bool read_keys = (kind == MR_FASTSTR || kind_indirectkey(t, kind)) && !kept_hash;
     /* Moving the old buckets in order (mr_growWork), ask for the next
      * one's key data now: its misses overlap this bucket's work instead
      * of starting when it begins (2M string inserts into a growing map,
      * one process, best of 8-10 rounds: 166-178 -> 155-158 ns). */
     const bool inorder = oldbucket == h->nevacuate;
-    if ((kind == MR_FASTSTR || kind_indirectkey(t, kind)) && inorder && oldbucket + 1 < newbit) {
+    if (read_keys && inorder && oldbucket + 1 < newbit) {
         bmap *next = kind_bucketAt(t, kind, h->oldbuckets, oldbucket + 1);
         if (!evacuated(next))
             prefetch_key_data(t, kind, next);
@@ -534,7 +562,7 @@ MR_INLINE void evacuate_body(const mr_maptype *t, mr_map *h, uintptr_t oldbucket
             evacDst_init(&xy[1], kind_bucketAt(t, kind, h->buckets, oldbucket + newbit));
         }
         for (; b != NULL; b = kind_overflow(t, kind, b), asked = false) {
-            if ((kind == MR_FASTSTR || kind_indirectkey(t, kind)) && !asked)
+            if (read_keys && !asked)
                 prefetch_key_data(t, kind, b);
             char *k = (char *)b + dataOffset;
             char *e = k + bucketCnt * keysize;
@@ -552,7 +580,7 @@ MR_INLINE void evacuate_body(const mr_maptype *t, mr_map *h, uintptr_t oldbucket
                     /* Compute hash to make our evacuation decision
                      * (whether we need to send this key/elem to bucket x
                      * or bucket y). */
-                    uint64_t hash = kind_hash(t, kind, k2, seed);
+                    uint64_t hash = kept_hash ? kind_bhashes(t, kind, b)[i] : kind_hash(t, kind, k2, seed);
                     if (kind == MR_FAST_NONE && (t->flags & MR_KEY_NONREFLEXIVE) && !t->equal(k2, k2)) {
                         /* If key != key (NaNs), the hash is not
                          * reproducible and unrelated to its bucket.  Use
@@ -580,6 +608,8 @@ MR_INLINE void evacuate_body(const mr_maptype *t, mr_map *h, uintptr_t oldbucket
                  * by a random bit, so the pair lives in memory.) */
                 copy_slot(kind_bkey(t, kind, dst->b, dst->i), k, keysize);
                 copy_slot(kind_belem(t, kind, dst->b, dst->i), e, elemsize);
+                if (kind_hashes(kind))
+                    kind_bhashes(t, kind, dst->b)[dst->i] = kind_bhashes(t, kind, b)[i];
                 dst->i++;
             }
         }

@@ -65,6 +65,15 @@ enum { MR_FAST_NONE = 0, MR_FAST32 = 1, MR_FAST64 = 2, MR_FASTSTR = 3, MR_FASTST
  * take it as a constant (map_body.h), maptypes.c checks each definition. */
 #define MR_FAST_ELEMSIZE(kind) ((kind) == MR_FAST32 ? 4u : 8u)
 
+/* A string-keyed bucket also keeps each entry's hash, its low 32 bits,
+ * between the elements and the overflow pointer (where the generic code,
+ * which finds the overflow pointer at the bucket's end, sees padding): a
+ * growth then learns which half an entry goes to without reading the
+ * string, a cache miss per entry moved in a table beyond the cache.
+ * Go's string buckets are 208 bytes, these 240. */
+#define MR_STR_HASHES_BYTES (8u * 4u)
+#define MR_FAST_EXTRA(kind) ((kind) == MR_FASTSTR || (kind) == MR_FASTSTR_SHORT ? MR_STR_HASHES_BYTES : 0u)
+
 /* Go's bmap: tophash[8], then 8 keys, 8 elems and the overflow pointer,
  * packed at offsets the map type computes. */
 typedef struct bmap {

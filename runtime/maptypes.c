@@ -59,7 +59,7 @@ static bool equal_str(const void *a, const void *b)
         .name = (NAME), .hash = (HASH), .equal = (EQUAL),                      \
         .keysize = sizeof(K), .elemsize = sizeof(V),                           \
         .slotkeysize = sizeof(K), .slotelemsize = sizeof(V),                   \
-        .bucketsize = 8 + 8 * sizeof(K) + 8 * sizeof(V) + sizeof(void *),      \
+        .bucketsize = 8 + 8 * sizeof(K) + 8 * sizeof(V) + MR_FAST_EXTRA(KIND) + sizeof(void *), \
         .flags = (FLAGS), .fastkind = (KIND),                                  \
     }
 
