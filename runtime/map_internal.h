@@ -75,7 +75,8 @@ enum { MR_FAST_NONE = 0, MR_FAST32 = 1, MR_FAST64 = 2, MR_FASTSTR = 3, MR_FASTST
 #define MR_FAST_EXTRA(kind) ((kind) == MR_FASTSTR || (kind) == MR_FASTSTR_SHORT ? MR_STR_HASHES_BYTES : 0u)
 
 /* Go's bmap: tophash[8], then 8 keys, 8 elems and the overflow pointer,
- * packed at offsets the map type computes. */
+ * packed at offsets the map type computes (a string-keyed bucket has its
+ * entries' hashes before the overflow pointer: MR_STR_HASHES_BYTES). */
 typedef struct bmap {
     uint8_t tophash[bucketCnt];
 } bmap;
