@@ -537,10 +537,12 @@ MR_INLINE void evacuate_body(const mr_maptype *t, mr_map *h, uintptr_t oldbucket
      * than 2^32 buckets.  Then its strings are not read at all. */
     const bool kept_hash = kind_hashes(kind) && newbit <= ((uintptr_t)1 << 31);
     const bool read_keys = (kind == MR_FASTSTR || kind_indirectkey(t, kind)) && !kept_hash;
-    /* Moving the old buckets in order (mr_growWork), ask for the next
-     * one's key data now: its misses overlap this bucket's work instead
-     * of starting when it begins (2M string inserts into a growing map,
-     * one process, best of 8-10 rounds: 166-178 -> 155-158 ns). */
+    /* Where the keys must be read (out of line, or strings in a table of
+     * 2^32 buckets or more), moving the old buckets in order (mr_growWork),
+     * ask for the next one's key data now: its misses overlap this
+     * bucket's work instead of starting when it begins (2M string inserts
+     * into a growing map, before string buckets kept their hashes, one
+     * process, best of 8-10 rounds: 166-178 -> 155-158 ns). */
     const bool inorder = oldbucket == h->nevacuate;
     if (read_keys && inorder && oldbucket + 1 < newbit) {
         bmap *next = kind_bucketAt(t, kind, h->oldbuckets, oldbucket + 1);
