@@ -314,18 +314,14 @@ MR_INLINE void *mapassign_body(const mr_maptype *t, mr_map *h, const void *key, 
         set_buckets(t, h, mr_makeBucketArray(t, h, 0, NULL, &h->nextOverflow)); /* makemap_small: one bucket, made lazily */
 
     uint8_t top = tophash(hash);
-    uint8_t *inserti;
-    void *insertk, *elem;
-    bmap *insertb; /* (for the hash, where the kind keeps it) */
+    bmap *insertb; /* the first free cell: its bucket and slot */
     uintptr_t insertslot;
+    void *elem;
 again:;
     uintptr_t bucket = hash & h->mask;
     if (growing(h))
         mr_growWork(t, h, bucket);
     bmap *b = kind_bucketAt(t, kind, h->buckets, bucket);
-    inserti = NULL;
-    insertk = NULL;
-    elem = NULL;
     insertb = NULL;
     insertslot = 0;
     for (;;) {
@@ -344,14 +340,10 @@ again:;
             goto done;
         }
         uint64_t empty = match_empty(w);
-        if (inserti == NULL && empty != 0) {
+        if (insertb == NULL && empty != 0) {
             /* The first free cell of the chain, in Go's scan order. */
-            uintptr_t i = first_slot(empty);
-            inserti = &b->tophash[i];
-            insertk = kind_bkey(t, kind, b, i);
-            elem = kind_belem(t, kind, b, i);
             insertb = b;
-            insertslot = i;
+            insertslot = first_slot(empty);
         }
         if (has_empty_rest(w))
             break;
@@ -367,16 +359,14 @@ again:;
         mr_hashGrow(t, h);
         goto again; /* Growing the table invalidates everything, so try again. */
     }
-    if (inserti == NULL) {
+    if (insertb == NULL) {
         /* The current bucket and all the overflow buckets connected to it are full. */
-        bmap *newb = mr_newoverflow(t, h, b);
-        inserti = &newb->tophash[0];
-        insertk = kind_bkey(t, kind, newb, 0);
-        elem = kind_belem(t, kind, newb, 0);
-        insertb = newb;
+        insertb = mr_newoverflow(t, h, b);
         insertslot = 0;
     }
     /* Store the new key/elem at the insert position. */
+    void *insertk = kind_bkey(t, kind, insertb, insertslot);
+    elem = kind_belem(t, kind, insertb, insertslot);
     if (kind_indirectkey(t, kind)) {
         void *kmem = mr_slot_alloc(MR_ALLOC_KEY, t->keysize, t->keyalign, h);
         *(void **)insertk = kmem;
@@ -389,7 +379,7 @@ again:;
     memcpy(insertk, key, kind_keysize(t, kind));
     if (kind_hashes(kind))
         kind_bhashes(t, kind, insertb)[insertslot] = (uint32_t)hash;
-    *inserti = top;
+    insertb->tophash[insertslot] = top;
     sync_tops(t, h, bucket);
     h->count++;
 done:
