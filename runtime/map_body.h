@@ -47,12 +47,18 @@ MR_INLINE uint32_t kind_elemsize(const mr_maptype *t, int kind)
     return kind == MR_FAST_NONE ? t->slotelemsize : MR_FAST_ELEMSIZE(kind);
 }
 
+/* Where a fast kind's bucket ends its keys and elements: its hashes
+ * follow, if it keeps them, then the overflow pointer. */
+MR_INLINE uint32_t kind_slots_end(const mr_maptype *t, int kind)
+{
+    return dataOffset + bucketCnt * (kind_keysize(t, kind) + kind_elemsize(t, kind));
+}
+
 MR_INLINE uint32_t kind_bucketsize(const mr_maptype *t, int kind)
 {
     if (kind == MR_FAST_NONE)
         return t->bucketsize;
-    return dataOffset + bucketCnt * (kind_keysize(t, kind) + kind_elemsize(t, kind)) + MR_FAST_EXTRA(kind) +
-           sizeof(void *);
+    return kind_slots_end(t, kind) + MR_FAST_EXTRA(kind) + sizeof(void *);
 }
 
 /* Whether the kind's buckets keep their entries' hashes (MR_STR_HASHES_BYTES),
@@ -64,7 +70,7 @@ MR_INLINE bool kind_hashes(int kind)
 
 MR_INLINE uint32_t *kind_bhashes(const mr_maptype *t, int kind, bmap *b)
 {
-    return (uint32_t *)((char *)b + dataOffset + bucketCnt * (kind_keysize(t, kind) + kind_elemsize(t, kind)));
+    return (uint32_t *)((char *)b + kind_slots_end(t, kind));
 }
 
 MR_INLINE bmap *kind_bucketAt(const mr_maptype *t, int kind, void *array, uintptr_t i)
