@@ -109,6 +109,16 @@ static bool catch_in_write(const race_site *site, mr_g *writer, uint64_t holder)
     }
 }
 
+/* The writer's entry for the report hook, with what the report says it
+ * was doing: "writing map" when caught inside its write, "wrote map" when
+ * gone from it. */
+static mr_report_goroutine writer_entry(const mr_g *g, const mr_stack *st, bool in_write)
+{
+    mr_report_goroutine e = mr_report_entry(g, st, MR_ROLE_WRITER);
+    e.doing = in_write ? "writing map" : "wrote map";
+    return e;
+}
+
 /* The report of a race: the goroutine that noticed, the writer, and (for
  * a fatal report) every other goroutine; then the report hook. */
 static void notify(mr_mapfault fault, const race_site *site, const mr_report_goroutine *lead, int nlead,
@@ -156,18 +166,16 @@ static void print_race(const char *prefix, mr_mapfault fault, const race_site *s
         const char *note = captured ? (known ? "its last write:" : NULL)
                            : known  ? "stack not captured: the goroutine did not answer in time; its last write:"
                                     : "stack not captured: the goroutine did not answer in time";
-        const char *doing = in_write ? "writing map" : "wrote map";
-        mr_report_section(writer, captured ? &writer->stack : NULL, doing, note, lastpc);
-        lead[nlead] = mr_report_entry(writer, captured ? &writer->stack : known ? &last : NULL, MR_ROLE_WRITER);
-        lead[nlead++].doing = doing;
+        mr_report_goroutine *w = &lead[nlead++];
+        *w = writer_entry(writer, captured ? &writer->stack : known ? &last : NULL, in_write);
+        mr_report_section(writer, captured ? &writer->stack : NULL, w->doing, note, lastpc);
     } else if (holder != 0) {
         mr_g gone = {.goid = holder, .status = MR_G_DEAD}; /* Go's word for an exited goroutine */
-        const char *doing = known ? "wrote map" : "writing map";
-        mr_report_section(&gone, NULL, doing,
+        mr_report_goroutine *w = &lead[nlead++];
+        *w = writer_entry(&gone, known ? &last : NULL, !known);
+        mr_report_section(&gone, NULL, w->doing,
                           known ? "the goroutine has exited since; its last write:" : "the goroutine has exited since",
                           lastpc);
-        lead[nlead] = mr_report_entry(&gone, known ? &last : NULL, MR_ROLE_WRITER);
-        lead[nlead++].doing = doing;
     }
     if (others)
         mr_report_others(self, writer);
@@ -224,10 +232,8 @@ static void race_decide(mr_mapfault fault, const race_site *site, uint64_t holde
     mr_report_goroutine lead[2];
     int nlead = 0;
     lead[nlead++] = mr_report_entry(self, &own, MR_ROLE_DETECTOR);
-    if (writer != NULL) {
-        lead[nlead] = mr_report_entry(writer, in_write ? &writer->stack : NULL, MR_ROLE_WRITER);
-        lead[nlead++].doing = in_write ? "writing map" : "wrote map";
-    }
+    if (writer != NULL)
+        lead[nlead++] = writer_entry(writer, in_write ? &writer->stack : NULL, in_write);
     mr_report_event e = {fault_message(fault), fault_message(fault), (const mr_map *)site->addr, site->maptype,
                          nlead, lead, site->type};
     int decision = mr_hook_race_decide(&e);
