@@ -135,15 +135,14 @@ static void print_text(const jnode *race, const char *file, int line)
         double id = jnum(g, "id", 0);
         /* The writer caught inside its write, or gone from it (its last
          * write shown); logs from before "doing" was kept said neither. */
-        bool writer = strcmp(role, "writer") == 0;
-        const char *sep = writer ? ", " : "";
-        const char *side = !writer ? "" : hb ? "earlier operation" : "writing map";
-        if (writer && !hb && strcmp(jstr(g, "doing", ""), "wrote map") == 0)
-            side = "wrote map";
+        const char *side = "";
+        if (strcmp(role, "writer") == 0)
+            side = hb ? ", earlier operation"
+                 : strcmp(jstr(g, "doing", ""), "wrote map") == 0 ? ", wrote map" : ", writing map";
         if (id > 0)
-            printf("\ngoroutine %.0f [%s%s%s]:\n", id, jstr(g, "status", "running"), sep, side);
+            printf("\ngoroutine %.0f [%s%s]:\n", id, jstr(g, "status", "running"), side);
         else
-            printf("\ngoroutine ? [%s%s%s]:\n", jstr(g, "status", "running"), sep, side);
+            printf("\ngoroutine ? [%s%s]:\n", jstr(g, "status", "running"), side);
         const jnode *stack = jget(g, "stack");
         if (json_array_size(stack) > 0)
             print_stack(stack, "", 32);
