@@ -140,6 +140,44 @@ static void spread(const char *what, const char *fmt)
        5 * sqrt(2 * dof));
 }
 
+/* Integer keys as programs make them (counters, ids in the high bits,
+ * aligned addresses) hashed by mr_hash_u64 into 2^16 buckets: no bucket
+ * or tophash value gets more than chance would give (the chi-square is
+ * at most five standard deviations above its mean; a multiply spreads an
+ * arithmetic sequence more evenly than chance, which is fine), and two
+ * keys in one bucket share their tophash byte about as often as random
+ * bytes would (1 in 256), so that a lookup's candidates stay rare. */
+static void spread_u64(const char *what, int shift, uint64_t step)
+{
+    enum { BITS = 16, KEYS = 4 << BITS };
+    static unsigned low[1u << BITS], top[256];
+    static uint8_t seen[1u << BITS][256];
+    memset(low, 0, sizeof low);
+    memset(top, 0, sizeof top);
+    memset(seen, 0, sizeof seen);
+    uint64_t seed = rnd();
+    double pairs = 0, same_top = 0;
+    for (uint64_t i = 0; i < KEYS; i++) {
+        uint64_t h = mr_hash_u64((i * step) << shift, seed);
+        unsigned b = (unsigned)(h & ((1u << BITS) - 1)), t = (unsigned)(h >> 56);
+        pairs += low[b];
+        same_top += seen[b][t];
+        seen[b][t]++;
+        low[b]++;
+        top[t]++;
+    }
+    double dof = (1u << BITS) - 1, x = chi_square(low, 1u << BITS, KEYS);
+    ok(x - dof < 5 * sqrt(2 * dof), "mr_hash_u64, %s: bucket spread chi-square %.0f (at most %.0f)", what, x,
+       dof + 5 * sqrt(2 * dof));
+    dof = 255;
+    x = chi_square(top, 256, KEYS);
+    ok(x - dof < 5 * sqrt(2 * dof), "mr_hash_u64, %s: tophash spread chi-square %.0f (at most %.0f)", what, x,
+       dof + 5 * sqrt(2 * dof));
+    double rate = same_top / pairs;
+    ok(rate < 2.0 / 256, "mr_hash_u64, %s: keys sharing a bucket share the tophash byte at a rate of %.5f (chance: %.5f)",
+       what, rate, 1.0 / 256);
+}
+
 /* The short keys' inline comparison (hash.h): equal bytes at another
  * address compare equal, and any one bit changed makes them differ. */
 static void short_equal(void)
@@ -173,5 +211,10 @@ int main(void)
     spread("\"key:\" and a counter (5-11 bytes)", "key:%u");
     spread("\"user:\" and 16 hex digits (21 bytes)", "user:%016x");
     spread("a 40-byte prefix and a counter (XXH3)", "/var/lib/maprace/sessions/0000000000000/%u");
+    spread_u64("a counter", 0, 1);
+    spread_u64("a counter in the high half (i << 32)", 32, 1);
+    spread_u64("16-byte aligned addresses", 4, 1);
+    spread_u64("page addresses", 12, 1);
+    spread_u64("multiples of 1000003", 0, 1000003);
     return tap_done();
 }
