@@ -74,9 +74,22 @@ enum { MR_FAST_NONE = 0, MR_FAST32 = 1, MR_FAST64 = 2, MR_FASTSTR = 3, MR_FASTST
 #define MR_STR_HASHES_BYTES (8u * 4u)
 #define MR_FAST_EXTRA(kind) ((kind) == MR_FASTSTR || (kind) == MR_FASTSTR_SHORT ? MR_STR_HASHES_BYTES : 0u)
 
-/* Go's bmap: tophash[8], then 8 keys, 8 elems and the overflow pointer,
- * packed at offsets the map type computes (a string-keyed bucket has its
- * entries' hashes before the overflow pointer: MR_STR_HASHES_BYTES). */
+/* An 8-byte key's bucket (MR_FAST64: map[int64]int64 and the pointer
+ * map) keeps each key beside its element, 16 bytes a pair, where Go's
+ * keeps the 8 keys and then the 8 elements.  A lookup into a table far
+ * larger than the cache asks for the bucket's first two lines while it
+ * reads the tophash copy (map_body.h): in Go's layout the element is on
+ * another line than the tophash bytes and its key, the bucket's second or
+ * third, so a hit waited for a second miss after the copy; paired, the
+ * entries most buckets hold (the first four or more slots) are within
+ * those two lines.  The bucket's size is unchanged. */
+enum { MR_PAIR_SIZE = 16 };
+MR_INLINE bool kind_paired(int kind) { return kind == MR_FAST64; }
+
+/* Go's bmap: tophash[8], then 8 keys, 8 elems and the overflow pointer
+ * (or the 8 key/element pairs: kind_paired), packed at offsets the map
+ * type computes (a string-keyed bucket has its entries' hashes before the
+ * overflow pointer: MR_STR_HASHES_BYTES). */
 typedef struct bmap {
     uint8_t tophash[bucketCnt];
 } bmap;
@@ -314,11 +327,15 @@ MR_INLINE bmap *bucketAt(const mr_maptype *t, void *array, uintptr_t i)
 
 MR_INLINE void *bkey(const mr_maptype *t, bmap *b, uintptr_t i)
 {
+    if (kind_paired(t->fastkind))
+        return (char *)b + dataOffset + i * MR_PAIR_SIZE;
     return (char *)b + dataOffset + i * t->slotkeysize;
 }
 
 MR_INLINE void *belem(const mr_maptype *t, bmap *b, uintptr_t i)
 {
+    if (kind_paired(t->fastkind))
+        return (char *)b + dataOffset + i * MR_PAIR_SIZE + 8;
     return (char *)b + dataOffset + bucketCnt * t->slotkeysize + i * t->slotelemsize;
 }
 

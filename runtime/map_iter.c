@@ -145,8 +145,8 @@ MR_INLINE bool iternext_stable(mr_mapiter *it, const mr_maptype *t, bool maybe_i
             q >>= 4;
             if (MR_UNLIKELY(b->tophash[offi] < minTopHash))
                 continue;
-            char *k = (char *)b + dataOffset + offi * t->slotkeysize;
-            char *e = (char *)b + dataOffset + bucketCnt * t->slotkeysize + offi * t->slotelemsize;
+            char *k = bkey(t, b, offi);
+            char *e = belem(t, b, offi);
             if (maybe_indirect && t->indirect) {
                 k = slotkey(t, k);
                 e = slotelem(t, e);
