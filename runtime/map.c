@@ -378,7 +378,7 @@ static void clear(const mr_maptype *t, mr_map *h, uintptr_t pc)
         set_buckets(t, h, mr_makeBucketArray(t, h, h->B, NULL, &h->nextOverflow));
         mr_trim_parked(h);
     }
-    h->flags &= (uint8_t)~sameSizeGrow;
+    h->flags = (uint8_t)((h->flags & ~sameSizeGrow) | topsExact); /* (the copy cleared with the table) */
     h->oldbuckets = NULL;
     h->nevacuate = 0;
     h->noverflow = 0;

@@ -280,7 +280,7 @@ MR_INLINE void *mapaccess_body(const mr_maptype *t, mr_map *h, const void *key, 
  * for them even when its claim is a plain store (biased): its stores and
  * a growing map's evacuation then find their lines on the way (without,
  * 2M- and 4M-key inserts took 8-10 % longer); it also stores into the
- * copy of the tophash words (sync_tops).  A delete asks only ahead of a
+ * copy of the tophash words (set_tophash).  A delete asks only ahead of a
  * compare-and-swap.  Only a hint: B, buckets and tops are read without
  * the claim, so as atomics, and may be stale. */
 MR_INLINE void prefetch_write_bucket(const mr_maptype *t, mr_map *h, uint64_t hash, bool assign, int kind)
@@ -293,7 +293,7 @@ MR_INLINE void prefetch_write_bucket(const mr_maptype *t, mr_map *h, uint64_t ha
     uintptr_t m = bucketMask(B);
     prefetch_bucket(t, kind, buckets, hash & m, true);
     if (assign)
-        __builtin_prefetch(&tops[hash & m], 1); /* (sync_tops stores there) */
+        __builtin_prefetch(&tops[hash & m], 1); /* (set_tophash stores there) */
     /* While the map grows, the write first evacuates the old bucket its
      * key hashes to (mr_growWork): that one is read, and its entries go to
      * this bucket and to its sibling half a table away (a growth to the
@@ -338,10 +338,13 @@ again:;
     if (growing(h))
         mr_growWork(t, h, bucket);
     bmap *b = kind_bucketAt(t, kind, h->buckets, bucket);
+    bmap *bmain = b;
+    /* The main bucket's word from the copy while it is exact: a new key
+     * is then stored without a load from the bucket (map_internal.h). */
+    uint64_t w = tops_exact(h) ? h->tops[bucket] : load_tophash(b);
     insertb = NULL;
     insertslot = 0;
     for (;;) {
-        uint64_t w = load_tophash(b);
         for (uint64_t cand = match_top(w, top); cand != 0; cand &= cand - 1) {
             uintptr_t i = first_slot(cand);
             void *k = kind_bkey(t, kind, b, i);
@@ -367,6 +370,7 @@ again:;
         if (ovf == NULL)
             break;
         b = ovf;
+        w = load_tophash(b);
     }
     /* Did not find mapping for key.  Allocate new cell & add entry.
      * If we hit the max load factor or we have too many overflow buckets,
@@ -395,8 +399,7 @@ again:;
     memcpy(insertk, key, kind_keysize(t, kind));
     if (kind_hashes(kind))
         kind_bhashes(t, kind, insertb)[insertslot] = (uint32_t)hash;
-    insertb->tophash[insertslot] = top;
-    sync_tops(t, h, bucket);
+    set_tophash(h, insertb, insertslot, top, insertb == bmain, bucket);
     h->count++;
 done:
     releaseWriting(h, me);
@@ -458,6 +461,7 @@ MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, u
              * the store buffer ahead of the next write's claim: 4-8 % of
              * a large delete, measured in one process.) */
             b->tophash[i] = emptyOne;
+            h->flags &= (uint8_t)~topsExact; /* (the copy still shows the cell: map_internal.h) */
             /* If the bucket now ends in a bunch of emptyOne states, change
              * those to emptyRest states. */
             if (i == bucketCnt - 1) {
