@@ -4,9 +4,10 @@
  * Fixed 8-byte keys use one folded multiply (the key and the map's random
  * seed, times a constant; the 128-bit product's halves xor-ed): cheap
  * enough to inline into the map's fast paths, and seeded so that bucket
- * placement differs between maps.  Strings of up to 32 bytes (most map keys) use the same
- * construction, as Go's runtime does where it has no AES (memhashFallback);
- * longer ones use XXH3 (libxxhash), whose wide paths win there.
+ * placement differs between maps.  Strings of up to 32 bytes (most map
+ * keys) use wyhash's construction, two or three such multiplies, as Go's
+ * runtime does where it has no AES (memhashFallback); longer ones use XXH3
+ * (libxxhash), whose wide paths win there.
  */
 #ifndef MAPRT_HASH_H
 #define MAPRT_HASH_H

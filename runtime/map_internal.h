@@ -443,9 +443,9 @@ MR_INLINE uintptr_t first_slot(uint64_t mask) { return (uintptr_t)__builtin_ctzl
  * bucket's word from it too: a new key is then only stored into the
  * bucket, where the assign waited for the bucket's tophash line (sampled
  * with perf, half of a 2M string insert's time in the assign sat on that
- * load; a map filled without deletes, one process: 4M int64 inserts
- * 98 -> 82 ns, 2M string inserts 132 -> 117).  Overflow buckets and an
- * old table's buckets are read as before.
+ * load; make bench: 4M int64 inserts 99 -> 88 ns, 2M string inserts
+ * 132 -> 113).  Overflow buckets and an old table's buckets are read as
+ * before.
  *
  * A table that fits in the cache gains nothing from the copy and pays
  * its stores (an int64 insert into a map of 1000 keys took 8 % longer):
@@ -492,12 +492,13 @@ MR_INLINE void sync_tops(const mr_maptype *t, mr_map *h, uintptr_t bucket)
 }
 
 /* Sets slot i's tophash byte in bucket b, and in the copy when b is main
- * bucket `bucket` (main): the byte alone, where the whole word read back
- * from the bucket after the byte's store waited for the bucket's line. */
-MR_INLINE void set_tophash(mr_map *h, bmap *b, uintptr_t i, uint8_t v, bool main, uintptr_t bucket)
+ * bucket `bucket` (is_main): the byte alone, where the whole word read
+ * back from the bucket after the byte's store waited for the bucket's
+ * line. */
+MR_INLINE void set_tophash(mr_map *h, bmap *b, uintptr_t i, uint8_t v, bool is_main, uintptr_t bucket)
 {
     b->tophash[i] = v;
-    if (main && h->tops != NULL)
+    if (is_main && h->tops != NULL)
         ((uint8_t *)&h->tops[bucket])[i] = v;
 }
 
