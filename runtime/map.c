@@ -365,7 +365,7 @@ static void clear(const mr_maptype *t, mr_map *h, uintptr_t pc)
         /* Reuse the table: clear it and recover its preallocated overflow
          * buckets, as if newly allocated. */
         mr_release_overflow(t, h, h->buckets, h->B);
-        mr_makeBucketArray(t, h, h->B, h->buckets, &h->nextOverflow);
+        set_buckets(t, h, mr_makeBucketArray(t, h, h->B, h->buckets, &h->nextOverflow));
     } else {
         /* Open iterations still read these tables: mark them empty so the
          * iterations end (Go issue 59411), park them, start afresh. */
@@ -378,7 +378,7 @@ static void clear(const mr_maptype *t, mr_map *h, uintptr_t pc)
         set_buckets(t, h, mr_makeBucketArray(t, h, h->B, NULL, &h->nextOverflow));
         mr_trim_parked(h);
     }
-    h->flags = (uint8_t)((h->flags & ~sameSizeGrow) | topsExact); /* (the copy cleared with the table) */
+    h->flags &= (uint8_t)~sameSizeGrow;
     h->oldbuckets = NULL;
     h->nevacuate = 0;
     h->noverflow = 0;

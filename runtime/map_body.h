@@ -128,14 +128,14 @@ MR_INLINE bool kind_equal(const mr_maptype *t, int kind, const void *a, const vo
 MR_INLINE void *kind_bkey(const mr_maptype *t, int kind, bmap *b, uintptr_t i)
 {
     if (kind_paired(kind))
-        return (char *)b + dataOffset + i * MR_PAIR_SIZE;
+        return pair_key(b, i);
     return (char *)b + dataOffset + i * kind_slotkeysize(t, kind);
 }
 
 MR_INLINE void *kind_belem(const mr_maptype *t, int kind, bmap *b, uintptr_t i)
 {
     if (kind_paired(kind))
-        return (char *)b + dataOffset + i * MR_PAIR_SIZE + 8;
+        return pair_elem(b, i);
     return (char *)b + dataOffset + bucketCnt * kind_slotkeysize(t, kind) + i * kind_elemsize(t, kind);
 }
 

@@ -95,6 +95,10 @@ typedef struct bmap {
     uint8_t tophash[bucketCnt];
 } bmap;
 
+/* Slot i's key and element in a paired bucket (kind_paired). */
+MR_INLINE void *pair_key(bmap *b, uintptr_t i) { return (char *)b + dataOffset + i * MR_PAIR_SIZE; }
+MR_INLINE void *pair_elem(bmap *b, uintptr_t i) { return (char *)pair_key(b, i) + 8; }
+
 /* Blocks released while iterations were open, freed once none are. */
 typedef struct parked_block {
     void *p;
@@ -329,14 +333,14 @@ MR_INLINE bmap *bucketAt(const mr_maptype *t, void *array, uintptr_t i)
 MR_INLINE void *bkey(const mr_maptype *t, bmap *b, uintptr_t i)
 {
     if (kind_paired(t->fastkind))
-        return (char *)b + dataOffset + i * MR_PAIR_SIZE;
+        return pair_key(b, i);
     return (char *)b + dataOffset + i * t->slotkeysize;
 }
 
 MR_INLINE void *belem(const mr_maptype *t, bmap *b, uintptr_t i)
 {
     if (kind_paired(t->fastkind))
-        return (char *)b + dataOffset + i * MR_PAIR_SIZE + 8;
+        return pair_elem(b, i);
     return (char *)b + dataOffset + bucketCnt * t->slotkeysize + i * t->slotelemsize;
 }
 
