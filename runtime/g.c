@@ -30,9 +30,9 @@ static size_t nallg;
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 
-void mr_g_unregister(mr_g *g)
+/* (allg_lock held) */
+static void unlink_g(mr_g *g)
 {
-    mr_quiet_lock(&allg_lock);
     if (g->prev)
         g->prev->next = g->next;
     else
@@ -41,6 +41,12 @@ void mr_g_unregister(mr_g *g)
         g->next->prev = g->prev;
     nallg--;
     pthread_cond_broadcast(&allg_changed);
+}
+
+void mr_g_unregister(mr_g *g)
+{
+    mr_quiet_lock(&allg_lock);
+    unlink_g(g);
     mr_quiet_unlock(&allg_lock);
 }
 
@@ -48,11 +54,20 @@ void mr_g_unregister(mr_g *g)
 static void g_exit(void *p)
 {
     mr_g *g = p;
-    /* A report holding this record (mr_g_pin) finishes with it first. */
-    while (atomic_load(&g->capture) != 0)
+    /* A report holding this record (mr_g_pin, or a capture request)
+     * finishes with it first.  The test and the unlinking are one step
+     * under the registry's lock, the lock mr_g_pin takes: tested apart, a
+     * report could pin the record between them and read it once freed. */
+    for (;;) {
+        mr_quiet_lock(&allg_lock);
+        if (atomic_load(&g->capture) == 0)
+            break;
+        mr_quiet_unlock(&allg_lock);
         sched_yield();
+    }
     atomic_store(&g->status, MR_G_DEAD);
-    mr_g_unregister(g);
+    unlink_g(g);
+    mr_quiet_unlock(&allg_lock);
     mr_hook_goroutine_exit(g->goid);
     mr_tls_g = NULL;
     mr_hook_free(MR_ALLOC_GOROUTINE, g, sizeof *g, NULL);
