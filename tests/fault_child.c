@@ -8,9 +8,10 @@
  *                          mutex: no report, every count right
  *   fault_child handlers   a program with SIGURG and SIGSEGV handlers of its
  *                          own and a goroutine that blocks every signal,
- *                          racing: the report is complete (the blocked
- *                          goroutine noted), the program's handlers run
- *                          before and, when it goes on, after it
+ *                          two goroutines writing until reported: the
+ *                          report is complete (the blocked goroutine
+ *                          noted), the program's handlers run before and,
+ *                          when it goes on, after it
  *   fault_child resume     an iteration kept open while the map grows and
  *                          is cleared 40 times, then resumed: it ends
  *                          normally (Go's rules), nothing freed under it
@@ -21,9 +22,11 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static const mr_maptype *T = &mr_type_i64_i64;
@@ -103,13 +106,35 @@ static void blocker(void *arg)
         sleep(1);
 }
 
+/* The two racers write until each has seen the other's writes go on
+ * beside its own for a while (a fixed number of writes can fall whole
+ * into one racer's time slice on a loaded machine, with no overlap to
+ * catch).  A report ends the process; when the program goes on after it
+ * (halt_on_error=0), or after 20 s with none, they stop. */
+static _Atomic int64_t racer_progress[2];
+static _Atomic int racers_done;
+
 static void racer(void *arg)
 {
-    int64_t base = (int64_t)(intptr_t)arg;
+    int me = (int)(intptr_t)arg, seen_other = 0;
+    int64_t base = me * 200000, other_last = 0;
     mr_wg_done(&ready);
     mr_wg_wait(&ready);
-    for (int64_t k = base; k < base + 200000; k++)
+    time_t give_up = time(NULL) + 20;
+    for (int64_t i = 1;; i++) {
+        int64_t k = base + i % 200000;
         *(int64_t *)mr_mapassign(T, raced, &k) = k; /* LINE(racer) */
+        if (i % 1024 != 0)
+            continue;
+        atomic_store(&racer_progress[me], i);
+        int64_t other = atomic_load(&racer_progress[!me]);
+        seen_other += other != other_last;
+        other_last = other;
+        if (seen_other >= 64 && i >= 200000)
+            atomic_store(&racers_done, 1);
+        if (atomic_load(&racers_done) || time(NULL) >= give_up)
+            break;
+    }
     mr_wg_done(&writers);
 }
 
@@ -134,7 +159,7 @@ static int handlers(void)
     mr_wg_add(&ready, 2);
     mr_wg_add(&writers, 2);
     mr_go(racer, (void *)(intptr_t)0);
-    mr_go(racer, (void *)(intptr_t)200000);
+    mr_go(racer, (void *)(intptr_t)1);
     mr_wg_wait(&writers);
     raise(SIGURG); /* (the program went on: its handler still runs) */
     printf("after: %d SIGURG handled by the program\n", (int)urgs);
