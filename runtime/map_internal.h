@@ -595,4 +595,10 @@ MR_INLINE void *zero_value_of(const mr_maptype *t)
     return MR_LIKELY(t->elemsize <= MR_ZEROVAL_SIZE) ? (void *)mr_zeroVal : mr_zero_value(t);
 }
 
+/* Whether the calling thread's last lookup in a table beyond the cache
+ * found its key: the next one asks for its bucket's lines early only if
+ * so (mapaccess_body).  A prediction, per thread so that readers never
+ * write a line other threads read. */
+extern __thread uint8_t mr_tls_lookup_hit __attribute__((tls_model("initial-exec")));
+
 #endif /* MAPRT_MAP_INTERNAL_H */
