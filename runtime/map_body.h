@@ -233,8 +233,8 @@ MR_INLINE void *mapaccess_body(const mr_maptype *t, mr_map *h, const void *key, 
      * Only while this thread's last lookup found its key: a miss mostly
      * reads nothing but the copy, and the lines it asked for took memory
      * bandwidth and miss slots from the lookups after it (4M int64 keys,
-     * one process, best of 5: misses 47.1 -> 39.6 ns, 2M strings 109.0 ->
-     * 104.3, hits alike).  A thread whose lookups alternate between hits
+     * one process, best of 5: misses 45.8 -> 39.0 ns, 2M strings 107.5 ->
+     * 101.2, hits alike).  A thread whose lookups alternate between hits
      * and misses gets, at worst, each kind's figure of the other choice. */
     uint64_t w;
     if (dense) {
