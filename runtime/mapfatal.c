@@ -200,6 +200,12 @@ static __attribute__((noreturn, noinline)) void race_fatal(mr_mapfault fault, co
     if (tracebacks) {
         mr_capture_self(&own);
         mr_capture_others(OTHERS_WAIT_MS);
+        /* A writer that answered the signal stays stopped in its handler:
+         * if it still holds the claim, its stack was taken inside the
+         * write (one stalled in a key's equality, say). */
+        if (writer != NULL && !in_write && atomic_load(&writer->capture) == 2 &&
+            (atomic_load(site->claim) & ~MR_WRITER_WATCHED) == holder)
+            in_write = true;
     }
     print_race("fatal error: ", fault, site, holder, self, tracebacks ? &own : NULL, writer, in_write, true);
     mr_report_exit();

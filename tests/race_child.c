@@ -14,6 +14,11 @@
  *                          new thread (no race): the bias of the first and
  *                          of the last (biasing stops after 256 revocations)
  *   race_child iterwrite   one thread iterates while another writes
+ *   race_child iterstep    an iteration is open when another thread's write
+ *                          begins and stays inside the map (its key's
+ *                          equality blocks): the iteration's next step
+ *                          reports it, as every step of Go's looks at the
+ *                          flag
  *   race_child locked      eight threads share a map under a mutex (no report)
  *   race_child nilassign   assignment to the nil map
  *   race_child uaf-read    access after mr_mapfree
@@ -255,6 +260,48 @@ static void bias_report(void)
            (unsigned long long)last);
 }
 
+/* iterstep: the writer's key equals one in the map, so its assign calls
+ * the type's equality with the claim held; armed, that call stays there. */
+static _Atomic int equal_armed, writer_inside;
+static uint64_t stalling_hash(const void *k, uint64_t seed) { return mr_hash_u64(*(const uint64_t *)k, seed); }
+static bool stalling_equal(const void *a, const void *b)
+{
+    if (atomic_load(&equal_armed)) {
+        atomic_store(&writer_inside, 1);
+        for (;;)
+            pause(); /* (until the report ends the process, or the alarm) */
+    }
+    return *(const int64_t *)a == *(const int64_t *)b;
+}
+static const mr_maptype stalling_type =
+    MR_MAPTYPE_INIT("map[int64]int64", int64_t, int64_t, stalling_hash, stalling_equal, 0);
+
+static void *stalled_writer(void *arg)
+{
+    int64_t k = 7;
+    *(int64_t *)mr_mapassign(&stalling_type, arg, &k) = 1;
+    return NULL;
+}
+
+static void iter_step(void)
+{
+    mr_map *m = mr_makemap(&stalling_type, 0);
+    for (int64_t k = 0; k < 64; k++)
+        *(int64_t *)mr_mapassign(&stalling_type, m, &k) = k;
+    mr_mapiter it;
+    mr_mapiterinit(&stalling_type, m, &it);
+    if (!mr_mapiternext(&it))
+        return;
+    atomic_store(&equal_armed, 1);
+    pthread_t th;
+    pthread_create(&th, NULL, stalled_writer, m);
+    while (!atomic_load(&writer_inside))
+        sched_yield();
+    while (mr_mapiternext(&it)) {
+    }
+    printf("not reached: the iteration went on beside the write\n");
+}
+
 static void at_exit_handler(void)
 {
     static const char msg[] = "atexit handler ran\n";
@@ -297,6 +344,9 @@ int main(int argc, char **argv)
         run_pair(reader, writer);
     } else if (strcmp(mode, "iterwrite") == 0) {
         run_pair(iterator, writer);
+    } else if (strcmp(mode, "iterstep") == 0) {
+        iter_step();
+        return 0;
     } else if (strcmp(mode, "atexit") == 0) {
         atexit(at_exit_handler);
         run_pair(writer, writer);

@@ -160,6 +160,26 @@ static void expect_fatal_once(const char *scenario, const char *want, int status
        "%s: '%s' and exit %d (got '%s', exit %d)", scenario, want, status, line, r.status);
 }
 
+/* An iteration open when another goroutine's write begins, and a step
+ * taken while that write is still inside the map (stalled in the key
+ * type's equality): the step reports it, with the writer's stack inside
+ * its write. */
+static void expect_iteration_step_checked(void)
+{
+    child_result r;
+    char line[256], writer[2048];
+    run("iterstep", &r);
+    first_line(r.err, line, sizeof line);
+    section(r.err, ", writing map]:", writer, sizeof writer);
+    ok(r.status == 2 && strcmp(line, "fatal error: concurrent map iteration and map write") == 0 &&
+           strstr(writer, "\nstalling_equal(...)\n") != NULL && !strstr(r.out, "not reached"),
+       "iterstep: a step of an open iteration during another goroutine's write: '%s', the writer shown "
+       "[writing map] in the key's equality, exit %d",
+       line, r.status);
+    if (r.status != 2 || writer[0] == '\0')
+        diag_one_line(r.err);
+}
+
 int main(int argc, char **argv)
 {
     snprintf(helper, sizeof helper, "%s/race_child", test_dir(argv[0]));
@@ -242,6 +262,7 @@ int main(int argc, char **argv)
     unsetenv("MAPRT_BIAS");
     variant = "";
 
+    expect_iteration_step_checked();
     expect_fatal_once("nilassign", "panic: assignment to entry in nil map", 2);
     expect_fatal_once("uaf-read", "fatal error: map used after free", 2);
     expect_fatal_once("uaf-write", "fatal error: map used after free", 2);
