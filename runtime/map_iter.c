@@ -333,9 +333,12 @@ MR_HOT_PATH bool mr_mapiternext(mr_mapiter *it)
         return iternext_unusual(it, (uintptr_t)__builtin_return_address(0));
     mr_map *h = it->h_;
     uint64_t w = claimHolder(h);
+    /* The claim and the growth tested at once (table_unchanged, with the
+     * claim or-ed into its test of oldbuckets): the checks add one
+     * instruction to a step instead of three. */
+    if (MR_LIKELY((w | (uintptr_t)h->oldbuckets) == 0 && h->buckets == it->buckets_))
+        return iternext_stable(it, it->t_, false); /* (ITER_OPEN: cells hold keys and elements) */
     if (MR_UNLIKELY(w != 0))
         return iternext_seen_writer(it, w);
-    if (MR_LIKELY(table_unchanged(it, h)))
-        return iternext_stable(it, it->t_, false); /* (ITER_OPEN: cells hold keys and elements) */
     return iternext_general(it);
 }
