@@ -375,7 +375,7 @@ static void clear(const mr_maptype *t, mr_map *h, uintptr_t pc)
 {
     if (h == NULL)
         return;
-    uint64_t me = claimWriting(h, pc);
+    claimWriting(h, pc);
     if (h->count == 0 && h->oldbuckets == NULL)
         goto out;
     mr_release_entries(t, h);
@@ -408,7 +408,7 @@ static void clear(const mr_maptype *t, mr_map *h, uintptr_t pc)
      * repeatedly trigger hash collisions (Go issue 25237). */
     h->hash0 = mr_fastrand64();
 out:
-    releaseWriting(h, me);
+    releaseWriting(h);
 }
 
 static void mapfree(const mr_maptype *t, mr_map *h, uintptr_t pc)
@@ -417,7 +417,7 @@ static void mapfree(const mr_maptype *t, mr_map *h, uintptr_t pc)
         return;
     /* Freeing is a write: it must not overlap any other use (the claim is
      * kept: quarantine poisons the header). */
-    (void)claimWriting(h, pc);
+    claimWriting(h, pc);
     mr_hook_map_freed(h, t, pc);
     /* A type defined static in a header has one copy per file, so compare
      * what matters for freeing: the layout. */

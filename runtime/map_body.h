@@ -342,7 +342,7 @@ MR_INLINE void *mapassign_body(const mr_maptype *t, mr_map *h, const void *key, 
      * the map unclaimed. */
     uint64_t hash = kind_hash(t, kind, key, h->hash0);
     prefetch_write_bucket(t, h, hash, true, kind);
-    uint64_t me = claimWriting(h, pc);
+    claimWriting(h, pc);
     if (MR_UNLIKELY(h->buckets == NULL))
         set_buckets(t, h, mr_makeBucketArray(t, h, 0, NULL, &h->nextOverflow)); /* makemap_small: one bucket, made lazily */
 
@@ -419,7 +419,7 @@ again:;
     set_tophash(h, insertb, insertslot, top, insertb == bmain, bucket);
     h->count++;
 done:
-    releaseWriting(h, me);
+    releaseWriting(h);
     return kind_slotelem(t, kind, elem);
 }
 
@@ -439,7 +439,7 @@ MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, u
     uint64_t mine = claim_bias_mine(h);
     if (mine == 0)
         prefetch_write_bucket(t, h, hash, false, kind);
-    uint64_t me = claim_as(h, pc, mine);
+    claim_as(h, pc, mine);
     if (h->count == 0)
         goto out;
     uintptr_t bucket = hash & h->mask;
@@ -516,7 +516,7 @@ MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, u
             goto out;
     }
 out:
-    releaseWriting(h, me);
+    releaseWriting(h);
 }
 
 /* ---- evacuate ---------------------------------------------------------

@@ -138,12 +138,12 @@ uint64_t mr_bias_settle(mr_map *h, uint64_t me, uint64_t seen)
     }
 }
 
-uint64_t mr_claim_slow(mr_map *h)
+void mr_claim_slow(mr_map *h)
 {
     uint64_t me = mr_getg_id();
     if (settled_bias(h, me) == me) {
         claim_biased(h, me);
-        return me;
+        return;
     }
     uint64_t expected = 0;
     while (MR_UNLIKELY(!atomic_compare_exchange_strong_explicit(&h->writer, &expected, me, memory_order_acquire,
@@ -153,7 +153,14 @@ uint64_t mr_claim_slow(mr_map *h)
         expected = 0;
     }
     atomic_store_explicit(&h->last_writer, me, memory_order_relaxed);
-    return me;
+}
+
+void mr_release_slow(mr_map *h, uint64_t cur)
+{
+    /* (The thread has its id: its claim gave it one.) */
+    if (MR_UNLIKELY(cur != mr_tls_goid))
+        mr_map_claim_lost(h, cur);
+    atomic_store_explicit(&h->writer, 0, memory_order_release);
 }
 
 /* The claim for housekeeping outside a write (releasing parked memory):
