@@ -235,9 +235,9 @@ MR_INLINE void *mapaccess_body(const mr_maptype *t, mr_map *h, const void *key, 
      * bandwidth and miss slots from the lookups after it (4M int64 keys,
      * one process, best of 5: misses 45.8 -> 39.0 ns, 2M strings 107.5 ->
      * 101.2, hits alike).  A thread whose lookups alternate between hits
-     * and misses gets, at worst, each kind's figure of the other choice. */
-    uint64_t w;
-    /* While the copy is exact (no delete from this table yet), a key it
+     * and misses gets, at worst, each kind's figure of the other choice.
+     *
+     * While the copy is exact (no delete from this table yet), a key it
      * names is live: its bucket's byte need not be read before the key,
      * one dependent load fewer on a hit whose pair is on the bucket's
      * second line (4M int64 keys, one process per build, alternated four
@@ -246,6 +246,7 @@ MR_INLINE void *mapaccess_body(const mr_maptype *t, mr_map *h, const void *key, 
      * which a racing delete could free meanwhile: the byte check narrows
      * that window as before. */
     bool exact = dense && !kind_indirectkey(t, kind) && (h->flags & topsExact);
+    uint64_t w;
     if (dense) {
         w = h->tops[hash & m];
         if (MR_LIKELY(mr_tls_lookup_hit)) {

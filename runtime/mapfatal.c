@@ -82,6 +82,13 @@ static long ms_since(const struct timespec *start)
     return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
+/* Whether `holder` holds the claim (marked or not) as it is now. */
+static bool claim_held_by(const race_site *site, uint64_t holder)
+{
+    uint64_t w = atomic_load_explicit(site->claim, memory_order_acquire);
+    return w != MR_WRITER_FREED && (w & ~MR_WRITER_WATCHED) == holder;
+}
+
 static bool catch_in_write(const race_site *site, mr_g *writer, uint64_t holder)
 {
     struct timespec start;
@@ -203,8 +210,7 @@ static __attribute__((noreturn, noinline)) void race_fatal(mr_mapfault fault, co
         /* A writer that answered the signal stays stopped in its handler:
          * if it still holds the claim, its stack was taken inside the
          * write (one stalled in a key's equality, say). */
-        if (writer != NULL && !in_write && atomic_load(&writer->capture) == 2 &&
-            (atomic_load(site->claim) & ~MR_WRITER_WATCHED) == holder)
+        if (writer != NULL && !in_write && atomic_load(&writer->capture) == 2 && claim_held_by(site, holder))
             in_write = true;
     }
     print_race("fatal error: ", fault, site, holder, self, tracebacks ? &own : NULL, writer, in_write, true);
@@ -264,12 +270,8 @@ static void race_decide(mr_mapfault fault, const race_site *site, uint64_t holde
  * that what the caller does next does not meet a half-done one. */
 static void wait_for_holder(const race_site *site, uint64_t holder)
 {
-    while (holder != 0) {
-        uint64_t w = atomic_load_explicit(site->claim, memory_order_acquire);
-        if (w == MR_WRITER_FREED || (w & ~MR_WRITER_WATCHED) != holder)
-            return;
+    while (holder != 0 && claim_held_by(site, holder))
         sched_yield();
-    }
 }
 
 /* A race: fatal, unless the race policy lets the program go on. */
