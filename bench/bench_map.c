@@ -78,15 +78,23 @@ static uint64_t rnd(void)
  * pages would add the same cost to every table's row, and more than the
  * tables' own differences on the large rows. */
 
+static void *must(void *p)
+{
+    if (p == NULL) {
+        fprintf(stderr, "bench-map: out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
 static void *bench_alloc(size_t size)
 {
     enum { HUGE = 2u << 20 };
     size_t len = (size + HUGE - 1) & ~(size_t)(HUGE - 1);
     void *p = NULL;
-    if (posix_memalign(&p, HUGE, len) != 0) {
-        fprintf(stderr, "bench-map: out of memory\n");
-        exit(2);
-    }
+    if (posix_memalign(&p, HUGE, len) != 0)
+        p = NULL;
+    must(p);
     madvise(p, len, MADV_HUGEPAGE); /* advice: fine if refused */
     return p;
 }
@@ -298,11 +306,7 @@ static int cmp_double(const void *a, const void *b)
  * the next): within 6 %. */
 static double checks_ratio(const contender *with, const contender *without, int o, int rounds)
 {
-    double *r = malloc((size_t)rounds * sizeof *r);
-    if (r == NULL) {
-        fprintf(stderr, "bench-map: out of memory\n");
-        exit(2);
-    }
+    double *r = must(malloc((size_t)rounds * sizeof *r));
     for (int i = 0; i < rounds; i++)
         r[i] = with->per[o][i] / without->per[o][i];
     qsort(r, (size_t)rounds, sizeof *r, cmp_double);
@@ -330,11 +334,7 @@ static void bench(contender *c, int nc, const char *keyname, bool strings, const
     for (int j = 0; j < nc; j++)
         for (int o = 0; o < NOPS; o++) {
             c[j].best[o] = 0;
-            c[j].per[o] = calloc((size_t)rounds, sizeof(double));
-            if (c[j].per[o] == NULL) {
-                fprintf(stderr, "bench-map: out of memory\n");
-                exit(2);
-            }
+            c[j].per[o] = must(calloc((size_t)rounds, sizeof(double)));
         }
     for (int r = 0; r < rounds; r++)
         for (int j = 0; j < nc; j++) {
