@@ -222,7 +222,7 @@ func main() {
 		bench("string", true, "small", 1000, 3000)
 	}
 	if large {
-		bench("int64", false, "large", 4<<20, 3)
-		bench("string", true, "large", 2<<20, 3)
+		bench("int64", false, "large", 4<<20, 6)
+		bench("string", true, "large", 2<<20, 6)
 	}
 }
