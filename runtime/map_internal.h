@@ -21,8 +21,11 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
-#if defined(__SSE2__) && !defined(MR_SWAR_TOPHASH)
-#include <emmintrin.h> /* the tophash masks (below) */
+/* The tophash masks (below): SSE2 on x86-64 (_mm_cvtsi64_si128 needs a
+ * 64-bit register), bit tricks elsewhere or under -DMR_SWAR_TOPHASH. */
+#if defined(__SSE2__) && defined(__x86_64__) && !defined(MR_SWAR_TOPHASH)
+#define MR_TOPHASH_SSE2 1
+#include <emmintrin.h>
 #endif
 
 #define MR_INLINE static inline __attribute__((always_inline))
@@ -399,7 +402,7 @@ MR_INLINE uint64_t load_tophash(const bmap *b)
     return w;
 }
 
-#if defined(__SSE2__) && !defined(MR_SWAR_TOPHASH)
+#ifdef MR_TOPHASH_SSE2
 /* With SSE2 (every x86-64), the word goes to a vector register, a byte
  * compare marks the slots and pmovmskb gathers the marks as bit i for
  * slot i: fewer instructions than the bit tricks (callgrind: a lookup's
