@@ -390,7 +390,6 @@ uintptr_t mr_nbuckets_alloc(uint8_t b);
  * clears it (mask &= mask - 1). */
 
 #define MR_LSB 0x0101010101010101ULL
-#define MR_LOW7 0x7f7f7f7f7f7f7f7fULL
 
 MR_INLINE uint64_t load_tophash(const bmap *b)
 {
@@ -446,6 +445,8 @@ MR_INLINE unsigned slot_bits(uint64_t mask) { return (unsigned)mask; }
 MR_INLINE uintptr_t first_slot(uint64_t mask) { return (uintptr_t)__builtin_ctzll(mask); }
 
 #else
+#define MR_LOW7 0x7f7f7f7f7f7f7f7fULL
+
 /* Elsewhere, bit tricks; bit 8*i+7 of a mask stands for slot i.
  *
  * Exactly the zero bytes of x (no false positives, unlike the shorter
