@@ -210,7 +210,9 @@ MR_INLINE void prefetch_bucket(const mr_maptype *t, int kind, const char *table,
  * table beyond the cache does costs the others no register). */
 MR_INLINE void *mapaccess_body(const mr_maptype *t, mr_map *h, const void *key, int kind, bool dense)
 {
-    if (h->count == 0)
+    /* A dense table always has buckets, and an empty one's copy matches
+     * nothing: only a small table's count needs a look. */
+    if (!dense && h->count == 0)
         return NULL;
     uint64_t hash = kind_hash(t, kind, key, h->hash0);
     uintptr_t m = h->mask;

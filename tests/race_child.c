@@ -19,6 +19,10 @@
  *                          equality blocks): the iteration's next step
  *                          reports it, as every step of Go's looks at the
  *                          flag
+ *   race_child dense-read  a read of a table beyond the cache (its own
+ *                          lookup, which tests the claim with the old
+ *                          buckets) while another thread's write is
+ *                          inside the map, stalled as in iterstep
  *   race_child locked      eight threads share a map under a mutex (no report)
  *   race_child nilassign   assignment to the nil map
  *   race_child uaf-read    access after mr_mapfree
@@ -302,6 +306,34 @@ static void iter_step(void)
     printf("not reached: the iteration went on beside the write\n");
 }
 
+/* dense-read: the map is made large enough for a table with a tophash
+ * copy (B >= 14, map_internal.h), whose lookups are functions of their
+ * own, entered only when the claim is free (dense_lookup in map.c, one
+ * test for every key kind).  The key read is absent, so that a lookup
+ * which missed the claim returns (and says so) rather than stalling in
+ * the equality too. */
+static void dense_read(void)
+{
+    mr_map *m = mr_makemap(&stalling_type, 1 << 17);
+    for (int64_t k = 0; k < 64; k++)
+        *(int64_t *)mr_mapassign(&stalling_type, m, &k) = k;
+    mr_mapstats st;
+    mr_mapgetstats(m, &st);
+    if (st.B < 14) {
+        printf("dense-read: a table of 2^%u buckets has no tophash copy\n", st.B);
+        return;
+    }
+    atomic_store(&equal_armed, 1);
+    pthread_t th;
+    pthread_create(&th, NULL, stalled_writer, m);
+    while (!atomic_load(&writer_inside))
+        sched_yield();
+    int64_t k = 1000;
+    bool found;
+    mr_mapaccess2(&stalling_type, m, &k, &found);
+    printf("not reached: a read beside the write (found %d)\n", found);
+}
+
 static void at_exit_handler(void)
 {
     static const char msg[] = "atexit handler ran\n";
@@ -346,6 +378,9 @@ int main(int argc, char **argv)
         run_pair(iterator, writer);
     } else if (strcmp(mode, "iterstep") == 0) {
         iter_step();
+        return 0;
+    } else if (strcmp(mode, "dense-read") == 0) {
+        dense_read();
         return 0;
     } else if (strcmp(mode, "atexit") == 0) {
         atexit(at_exit_handler);
