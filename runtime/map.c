@@ -12,6 +12,15 @@
 
 #define COLD __attribute__((noinline, cold))
 
+/* tophash_word's table: the word of every top byte a hash can have. */
+#define TOPHASH_WORD(b) (MR_LSB * ((b) < minTopHash ? (b) + minTopHash : (b)))
+#define TOPHASH_WORDS4(b) TOPHASH_WORD(b), TOPHASH_WORD(b + 1), TOPHASH_WORD(b + 2), TOPHASH_WORD(b + 3)
+#define TOPHASH_WORDS16(b) TOPHASH_WORDS4(b), TOPHASH_WORDS4(b + 4), TOPHASH_WORDS4(b + 8), TOPHASH_WORDS4(b + 12)
+#define TOPHASH_WORDS64(b) TOPHASH_WORDS16(b), TOPHASH_WORDS16(b + 16), TOPHASH_WORDS16(b + 32), TOPHASH_WORDS16(b + 48)
+__attribute__((aligned(64))) const uint64_t mr_tophash_words[256] = {
+    TOPHASH_WORDS64(0ULL), TOPHASH_WORDS64(64ULL), TOPHASH_WORDS64(128ULL), TOPHASH_WORDS64(192ULL),
+};
+
 __thread uint8_t mr_tls_lookup_hit __attribute__((tls_model("initial-exec"))) = 1;
 
 /* A read that found the write claim held: the report (which returns only
@@ -20,14 +29,14 @@ __thread uint8_t mr_tls_lookup_hit __attribute__((tls_model("initial-exec"))) = 
 static COLD void *access1_seen_writer(const mr_maptype *t, mr_map *h, const void *key, uint64_t w)
 {
     mr_map_read_failed(h, w, MR_FAULT_READ);
-    void *e = mapaccess_body(t, h, key, MR_FAST_NONE, false);
+    void *e = mapaccess_body(t, h, key, MR_FAST_NONE, false, NULL);
     return e != NULL ? e : mr_zero_value(t);
 }
 
 static COLD void *access2_seen_writer(const mr_maptype *t, mr_map *h, const void *key, bool *ok, uint64_t w)
 {
     mr_map_read_failed(h, w, MR_FAULT_READ);
-    void *e = mapaccess_body(t, h, key, MR_FAST_NONE, false);
+    void *e = mapaccess_body(t, h, key, MR_FAST_NONE, false, NULL);
     *ok = e != NULL;
     return e != NULL ? e : mr_zero_value(t);
 }
@@ -74,14 +83,13 @@ MR_INLINE bool dense_lookup(const mr_map *h)
     {                                                                                               \
         if (h->oldbuckets != NULL)                                                                  \
             __builtin_unreachable(); /* (dense_lookup) */                                           \
-        void *e = mapaccess_body(t, h, key, kind, true);                                            \
-        return e != NULL ? e : kind_zero_value(t, kind);                                            \
+        return mapaccess_body(t, h, key, kind, true, kind_zero_value(t, kind));                      \
     }                                                                                               \
     KIND_FN MR_HOT_PATH void *access2_dense_##name(const mr_maptype *t, mr_map *h, const void *key, bool *ok) \
     {                                                                                               \
         if (h->oldbuckets != NULL)                                                                  \
             __builtin_unreachable(); /* (dense_lookup) */                                           \
-        void *e = mapaccess_body(t, h, key, kind, true);                                            \
+        void *e = mapaccess_body(t, h, key, kind, true, NULL);                                      \
         *ok = e != NULL;                                                                            \
         return e != NULL ? e : kind_zero_value(t, kind);                                            \
     }                                                                                               \
@@ -94,7 +102,7 @@ MR_INLINE bool dense_lookup(const mr_map *h)
             uint64_t w = claimHolder(h);                                                            \
             if (MR_UNLIKELY(w != 0))                                                                \
                 return access1_seen_writer(t, h, key, w);                                           \
-            e = mapaccess_body(t, h, key, kind, false);                                             \
+            e = mapaccess_body(t, h, key, kind, false, NULL);                                       \
         }                                                                                           \
         return e != NULL ? e : kind_zero_value(t, kind);                                            \
     }                                                                                               \
@@ -107,7 +115,7 @@ MR_INLINE bool dense_lookup(const mr_map *h)
             uint64_t w = claimHolder(h);                                                            \
             if (MR_UNLIKELY(w != 0))                                                                \
                 return access2_seen_writer(t, h, key, ok, w);                                       \
-            e = mapaccess_body(t, h, key, kind, false);                                             \
+            e = mapaccess_body(t, h, key, kind, false, NULL);                                       \
         }                                                                                           \
         *ok = e != NULL;                                                                            \
         return e != NULL ? e : kind_zero_value(t, kind);                                            \

@@ -202,18 +202,20 @@ MR_INLINE void prefetch_bucket(const mr_maptype *t, int kind, const char *table,
 
 /* ---- mapaccess -------------------------------------------------------- */
 
-/* Returns the element for key, or NULL when absent (the callers turn that
- * into the zero value).  The callers have checked that h is not NULL and
+/* Returns the element for key, or `absent` (NULL, which the callers turn
+ * into the zero value, or the zero value itself: a dense hit then returns
+ * with no test of its result, which GCC had added where both ends store
+ * mr_tls_lookup_hit).  The callers have checked that h is not NULL and
  * looked at the write claim (map.c: a reader's only cold call is there,
  * so that this body stays a leaf).  dense: whether h->tops is set (known
  * when compiled: map.c has a function for each case, so that what only a
  * table beyond the cache does costs the others no register). */
-MR_INLINE void *mapaccess_body(const mr_maptype *t, mr_map *h, const void *key, int kind, bool dense)
+MR_INLINE void *mapaccess_body(const mr_maptype *t, mr_map *h, const void *key, int kind, bool dense, void *absent)
 {
     /* A dense table always has buckets, and an empty one's copy matches
      * nothing: only a small table's count needs a look. */
     if (!dense && h->count == 0)
-        return NULL;
+        return absent;
     uint64_t hash = kind_hash(t, kind, key, h->hash0);
     uintptr_t m = h->mask;
     bmap *b = kind_bucketAt(t, kind, h->buckets, hash & m);
@@ -268,9 +270,10 @@ MR_INLINE void *mapaccess_body(const mr_maptype *t, mr_map *h, const void *key, 
             w = load_tophash(b);
         }
     }
-    uint8_t top = tophash(hash);
+    uint64_t top8 = tophash_word(hash);
+    uint8_t top = (uint8_t)top8;
     for (;;) {
-        for (uint64_t cand = match_top(w, top); cand != 0; cand &= cand - 1) {
+        for (uint64_t cand = match_top(w, top8); cand != 0; cand &= cand - 1) {
             uintptr_t i = first_slot(cand);
             /* The copy may still show a deleted cell, whose out-of-line
              * key is gone: the bucket's own byte says whether it is live. */
@@ -294,7 +297,7 @@ MR_INLINE void *mapaccess_body(const mr_maptype *t, mr_map *h, const void *key, 
     }
     if (dense)
         mr_tls_lookup_hit = 0;
-    return NULL;
+    return absent;
 }
 
 /* ---- the bucket a write will touch, asked for before the claim ----------
@@ -358,7 +361,8 @@ MR_INLINE void *mapassign_body(const mr_maptype *t, mr_map *h, const void *key, 
     if (MR_UNLIKELY(h->buckets == NULL))
         set_buckets(t, h, mr_makeBucketArray(t, h, 0, NULL, &h->nextOverflow)); /* makemap_small: one bucket, made lazily */
 
-    uint8_t top = tophash(hash);
+    uint64_t top8 = tophash_word(hash);
+    uint8_t top = (uint8_t)top8;
     bmap *insertb; /* the first free cell: its bucket and slot */
     uintptr_t insertslot;
     void *elem;
@@ -374,7 +378,7 @@ again:;
     insertb = NULL;
     insertslot = 0;
     for (;;) {
-        for (uint64_t cand = match_top(w, top); cand != 0; cand &= cand - 1) {
+        for (uint64_t cand = match_top(w, top8); cand != 0; cand &= cand - 1) {
             uintptr_t i = first_slot(cand);
             void *k = kind_bkey(t, kind, b, i);
             if (kind_indirectkey(t, kind))
@@ -459,10 +463,11 @@ MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, u
         mr_growWork(t, h, bucket);
     bmap *b = kind_bucketAt(t, kind, h->buckets, bucket);
     bmap *bOrig = b;
-    uint8_t top = tophash(hash);
+    uint64_t top8 = tophash_word(hash);
+    uint8_t top = (uint8_t)top8;
     for (; b != NULL; b = kind_overflow(t, kind, b)) {
         uint64_t w = load_tophash(b);
-        for (uint64_t cand = match_top(w, top); cand != 0; cand &= cand - 1) {
+        for (uint64_t cand = match_top(w, top8); cand != 0; cand &= cand - 1) {
             uintptr_t i = first_slot(cand);
             void *k = kind_bkey(t, kind, b, i);
             void *k2 = kind_indirectkey(t, kind) ? *(void **)k : k;

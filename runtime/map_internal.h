@@ -336,6 +336,14 @@ MR_INLINE uint8_t tophash(uint64_t hash)
     return top;
 }
 
+/* tophash(hash) in each byte of a word, what match_top compares a
+ * bucket's tophash word with, and (its low byte) tophash itself: read
+ * from a table of the 256 (map.c), one load where computing it was six
+ * instructions of a lookup of a few dozen (the shift, minTopHash's test,
+ * the multiply that spreads the byte). */
+extern const uint64_t mr_tophash_words[256];
+MR_INLINE uint64_t tophash_word(uint64_t hash) { return mr_tophash_words[hash >> 56]; }
+
 MR_INLINE bool isEmpty(uint8_t x) { return x <= emptyOne; }
 
 MR_INLINE bmap *bucketAt(const mr_maptype *t, void *array, uintptr_t i)
@@ -411,10 +419,10 @@ MR_INLINE uint64_t load_tophash(const bmap *b)
 MR_INLINE __m128i tophash_vec(uint64_t w) { return _mm_cvtsi64_si128((long long)w); }
 MR_INLINE uint64_t slot_marks(__m128i eq) { return (uint64_t)(unsigned)_mm_movemask_epi8(eq); }
 
-/* Slots whose tophash is top. */
-MR_INLINE uint64_t match_top(uint64_t w, uint8_t top)
+/* Slots whose tophash is top, given in every byte of top8 (tophash_word). */
+MR_INLINE uint64_t match_top(uint64_t w, uint64_t top8)
 {
-    return slot_marks(_mm_cmpeq_epi8(tophash_vec(w), tophash_vec(MR_LSB * top))) & 0xff;
+    return slot_marks(_mm_cmpeq_epi8(tophash_vec(w), tophash_vec(top8))) & 0xff;
 }
 
 /* Empty slots (emptyRest or emptyOne: the values 0 and 1). */
@@ -442,7 +450,16 @@ MR_INLINE uint64_t match_filled(uint64_t w)
 MR_INLINE unsigned slot_bits(uint64_t mask) { return (unsigned)mask; }
 
 /* The lowest slot in a mask. */
-MR_INLINE uintptr_t first_slot(uint64_t mask) { return (uintptr_t)__builtin_ctzll(mask); }
+/* tzcnt by hand: GCC's __builtin_ctzll is an int, which it sign-extends
+ * and whose register it clears first (two instructions a slot found, in
+ * a lookup of a few dozen).  Encoded as rep bsf, which a processor
+ * without BMI1 runs as bsf: the same result for a mask that is not 0. */
+MR_INLINE uintptr_t first_slot(uint64_t mask)
+{
+    uint64_t i;
+    __asm__("tzcnt %1, %0" : "=r"(i) : "r"(mask));
+    return i;
+}
 
 #else
 #define MR_LOW7 0x7f7f7f7f7f7f7f7fULL
@@ -456,8 +473,8 @@ MR_INLINE uint64_t zero_bytes(uint64_t x)
     return ~(((x & MR_LOW7) + MR_LOW7) | x | MR_LOW7);
 }
 
-/* Slots whose tophash is top. */
-MR_INLINE uint64_t match_top(uint64_t w, uint8_t top) { return zero_bytes(w ^ (MR_LSB * top)); }
+/* Slots whose tophash is top, given in every byte of top8. */
+MR_INLINE uint64_t match_top(uint64_t w, uint64_t top8) { return zero_bytes(w ^ top8); }
 
 /* Empty slots (emptyRest or emptyOne: the values 0 and 1). */
 MR_INLINE uint64_t match_empty(uint64_t w) { return zero_bytes(w & ~MR_LSB); }
@@ -482,7 +499,7 @@ MR_INLINE unsigned slot_bits(uint64_t mask)
 }
 
 /* The lowest slot in a mask. */
-MR_INLINE uintptr_t first_slot(uint64_t mask) { return (uintptr_t)__builtin_ctzll(mask) >> 3; }
+MR_INLINE uintptr_t first_slot(uint64_t mask) { return (unsigned)__builtin_ctzll(mask) >> 3; }
 #endif
 
 /* ---- the main buckets' tophash words, side by side ---------------------
