@@ -287,20 +287,34 @@ static void *stalled_writer(void *arg)
     return NULL;
 }
 
-static void iter_step(void)
+/* A map of stalling_type holding the keys 0..63. */
+static mr_map *stalling_map(size_t hint)
 {
-    mr_map *m = mr_makemap(&stalling_type, 0);
+    mr_map *m = mr_makemap(&stalling_type, hint);
     for (int64_t k = 0; k < 64; k++)
         *(int64_t *)mr_mapassign(&stalling_type, m, &k) = k;
-    mr_mapiter it;
-    mr_mapiterinit(&stalling_type, m, &it);
-    if (!mr_mapiternext(&it))
-        return;
+    return m;
+}
+
+/* Another thread's write into m, returned from once it is inside the
+ * map (and stays there). */
+static void stall_a_writer(mr_map *m)
+{
     atomic_store(&equal_armed, 1);
     pthread_t th;
     pthread_create(&th, NULL, stalled_writer, m);
     while (!atomic_load(&writer_inside))
         sched_yield();
+}
+
+static void iter_step(void)
+{
+    mr_map *m = stalling_map(0);
+    mr_mapiter it;
+    mr_mapiterinit(&stalling_type, m, &it);
+    if (!mr_mapiternext(&it))
+        return;
+    stall_a_writer(m);
     while (mr_mapiternext(&it)) {
     }
     printf("not reached: the iteration went on beside the write\n");
@@ -314,20 +328,14 @@ static void iter_step(void)
  * the equality too. */
 static void dense_read(void)
 {
-    mr_map *m = mr_makemap(&stalling_type, 1 << 17);
-    for (int64_t k = 0; k < 64; k++)
-        *(int64_t *)mr_mapassign(&stalling_type, m, &k) = k;
+    mr_map *m = stalling_map(1 << 17);
     mr_mapstats st;
     mr_mapgetstats(m, &st);
     if (st.B < 14) {
         printf("dense-read: a table of 2^%u buckets has no tophash copy\n", st.B);
         return;
     }
-    atomic_store(&equal_armed, 1);
-    pthread_t th;
-    pthread_create(&th, NULL, stalled_writer, m);
-    while (!atomic_load(&writer_inside))
-        sched_yield();
+    stall_a_writer(m);
     int64_t k = 1000;
     bool found;
     mr_mapaccess2(&stalling_type, m, &k, &found);
