@@ -83,7 +83,9 @@ MR_INLINE bool dense_lookup(const mr_map *h)
     {                                                                                               \
         if (h->oldbuckets != NULL)                                                                  \
             __builtin_unreachable(); /* (dense_lookup) */                                           \
-        return mapaccess_body(t, h, key, kind, true, kind_zero_value(t, kind));                      \
+        /* (a user type's zero value may be a call: only on a miss) */                              \
+        void *e = mapaccess_body(t, h, key, kind, true, kind == MR_FAST_NONE ? NULL : (void *)mr_zeroVal); \
+        return kind == MR_FAST_NONE && e == NULL ? kind_zero_value(t, kind) : e;                    \
     }                                                                                               \
     KIND_FN MR_HOT_PATH void *access2_dense_##name(const mr_maptype *t, mr_map *h, const void *key, bool *ok) \
     {                                                                                               \

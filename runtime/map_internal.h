@@ -449,11 +449,11 @@ MR_INLINE uint64_t match_filled(uint64_t w)
 /* A mask's slots as the eight bits of a byte, bit i for slot i. */
 MR_INLINE unsigned slot_bits(uint64_t mask) { return (unsigned)mask; }
 
-/* The lowest slot in a mask. */
-/* tzcnt by hand: GCC's __builtin_ctzll is an int, which it sign-extends
- * and whose register it clears first (two instructions a slot found, in
- * a lookup of a few dozen).  Encoded as rep bsf, which a processor
- * without BMI1 runs as bsf: the same result for a mask that is not 0. */
+/* The lowest slot in a mask: tzcnt by hand, since GCC's __builtin_ctzll
+ * is an int, which it sign-extends and whose register it clears first
+ * (two instructions a slot found, in a lookup of a few dozen).  Encoded
+ * as rep bsf, which a processor without BMI1 runs as bsf: the same
+ * result for a mask that is not 0. */
 MR_INLINE uintptr_t first_slot(uint64_t mask)
 {
     uint64_t i;
