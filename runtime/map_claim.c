@@ -21,8 +21,12 @@
  * store then replaced its claim, and its release reports the race) or
  * will find the store when it claims; the owner holds the claim like any
  * writer, after a fence that makes its store visible before it reads the
- * map.  From then on every writer of that map compare-and-swaps, as
- * before.  No overlapping pair of writes goes unreported, which a plain
+ * map.  Without that second look (its three instructions are a good part
+ * of what the checks add to a write), a revoker whose barrier fell between
+ * the owner's first look and its store could claim, write and release
+ * while the store still sat in the owner's store buffer and the owner
+ * read the map: an overlap that no release would report.  From then on
+ * every writer of that map compare-and-swaps, as before.  No overlapping pair of writes goes unreported, which a plain
  * store on both sides would allow (each could still be reading its own
  * store from its store buffer when the other checks).
  *
