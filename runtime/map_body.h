@@ -363,15 +363,9 @@ MR_INLINE void prefetch_write_bucket(const mr_maptype *t, mr_map *h, uint64_t ha
 
 /* ---- mapassign -------------------------------------------------------- */
 
-MR_INLINE void *mapassign_body(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc, int kind)
+/* The assign proper, under the claim: the element's slot. */
+MR_INLINE void *mapassign_claimed(const mr_maptype *t, mr_map *h, const void *key, uint64_t hash, int kind)
 {
-    if (h == NULL)
-        mr_panic_nilmap();
-    /* Hash before claiming, as Go does, so a user hash that fails leaves
-     * the map unclaimed. */
-    uint64_t hash = kind_hash(t, kind, key, h->hash0);
-    prefetch_write_bucket(t, h, hash, true, kind);
-    claimWriting(h, pc);
     if (MR_UNLIKELY(h->buckets == NULL))
         set_buckets(t, h, mr_makeBucketArray(t, h, 0, NULL, &h->nextOverflow)); /* makemap_small: one bucket, made lazily */
 
@@ -449,8 +443,35 @@ again:;
     set_tophash(h, insertb, insertslot, top, insertb == bmain, bucket);
     h->count++;
 done:
-    releaseWriting(h);
     return kind_slotelem(t, kind, elem);
+}
+
+
+/* The claim around mapassign_claimed, inlined twice as the delete's is
+ * (mapdelete_body): the bias owner's copy releases with a plain store
+ * (callgrind: int64 small insert 4 instructions fewer; string small
+ * insert's checks +4.2-5.4 % -> +2.2-2.9 % in time). */
+MR_INLINE void *mapassign_body(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc, int kind)
+{
+    if (h == NULL)
+        mr_panic_nilmap();
+    /* Hash before claiming, as Go does, so a user hash that fails leaves
+     * the map unclaimed. */
+    uint64_t hash = kind_hash(t, kind, key, h->hash0);
+    prefetch_write_bucket(t, h, hash, true, kind);
+    uint64_t mine = claim_bias_mine(h);
+#ifndef MR_NO_RACE_CHECKS
+    if (MR_LIKELY(mine != 0)) {
+        claim_as(h, pc, mine);
+        void *e = mapassign_claimed(t, h, key, hash, kind);
+        releaseWriting_owner(h);
+        return e;
+    }
+#endif
+    claim_as(h, pc, mine);
+    void *e = mapassign_claimed(t, h, key, hash, kind);
+    releaseWriting(h);
+    return e;
 }
 
 /* ---- mapdelete -------------------------------------------------------- */
