@@ -363,6 +363,38 @@ MR_INLINE void prefetch_write_bucket(const mr_maptype *t, mr_map *h, uint64_t ha
 
 /* ---- mapassign -------------------------------------------------------- */
 
+/* ---- a write under the claim ------------------------------------------
+ *
+ * WITH_CLAIM(h, pc, mine, op) runs op (a write's body, inlined) between
+ * claim_as and the release, compiled twice: once for the bias owner
+ * (mine not 0), whose release is a store of 0 with nothing compared
+ * (releaseWriting_owner), and once for every other claim.  One copy with
+ * the owner's id kept for the release held one more register across the
+ * write (callgrind: +3 instructions); two copies take 4 of the 15 the
+ * checks added to an int64 small delete (108.9 -> 104.9, unchecked 93.9),
+ * and in time string small delete's checks from +3.4 to +0.5-1.0 % and
+ * string small insert's from +4.2-5.4 to +2.2-2.9 %.  Without the checks
+ * there is nothing to release, and one copy. */
+#ifndef MR_NO_RACE_CHECKS
+#define WITH_CLAIM(h, pc, mine, op)                                            \
+    do {                                                                       \
+        claim_as(h, pc, mine);                                                 \
+        if (MR_LIKELY((mine) != 0)) {                                          \
+            op;                                                                \
+            releaseWriting_owner(h);                                           \
+        } else {                                                               \
+            op;                                                                \
+            releaseWriting(h);                                                 \
+        }                                                                      \
+    } while (0)
+#else
+#define WITH_CLAIM(h, pc, mine, op) \
+    do {                            \
+        (void)(mine);               \
+        op;                         \
+    } while (0)
+#endif
+
 /* The assign proper, under the claim: the element's slot. */
 MR_INLINE void *mapassign_claimed(const mr_maptype *t, mr_map *h, const void *key, uint64_t hash, int kind)
 {
@@ -447,10 +479,7 @@ done:
 }
 
 
-/* The claim around mapassign_claimed, inlined twice as the delete's is
- * (mapdelete_body): the bias owner's copy releases with a plain store
- * (callgrind: int64 small insert 4 instructions fewer; string small
- * insert's checks +4.2-5.4 % -> +2.2-2.9 % in time). */
+/* The claim around mapassign_claimed (WITH_CLAIM). */
 MR_INLINE void *mapassign_body(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc, int kind)
 {
     if (h == NULL)
@@ -460,17 +489,8 @@ MR_INLINE void *mapassign_body(const mr_maptype *t, mr_map *h, const void *key, 
     uint64_t hash = kind_hash(t, kind, key, h->hash0);
     prefetch_write_bucket(t, h, hash, true, kind);
     uint64_t mine = claim_bias_mine(h);
-#ifndef MR_NO_RACE_CHECKS
-    if (MR_LIKELY(mine != 0)) {
-        claim_as(h, pc, mine);
-        void *e = mapassign_claimed(t, h, key, hash, kind);
-        releaseWriting_owner(h);
-        return e;
-    }
-#endif
-    claim_as(h, pc, mine);
-    void *e = mapassign_claimed(t, h, key, hash, kind);
-    releaseWriting(h);
+    void *e;
+    WITH_CLAIM(h, pc, mine, e = mapassign_claimed(t, h, key, hash, kind));
     return e;
 }
 
@@ -557,13 +577,7 @@ MR_INLINE void mapdelete_claimed(const mr_maptype *t, mr_map *h, const void *key
 }
 
 
-/* The claim around mapdelete_claimed, which is inlined twice: once for
- * the bias owner, whose release is a store of 0 with nothing compared
- * (releaseWriting_owner), and once for every other claim.  One copy with
- * the owner's id kept for the release held one more register across the
- * delete (callgrind: +3 instructions); two copies take 4 of the 15 the
- * checks added to an int64 small delete (108.9 -> 104.9, unchecked 93.9)
- * and the string small delete's checks from +3.4 to +0.5-1.0 % in time. */
+/* The claim around mapdelete_claimed (WITH_CLAIM). */
 MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc, int kind)
 {
     if (h == NULL)
@@ -572,22 +586,13 @@ MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, u
      * is still seen. */
     uint64_t hash = kind_hash(t, kind, key, h->hash0);
     uint64_t mine = claim_bias_mine(h);
-#ifndef MR_NO_RACE_CHECKS
-    if (MR_LIKELY(mine != 0)) {
-        claim_as(h, pc, mine);
-        mapdelete_claimed(t, h, key, hash, kind);
-        releaseWriting_owner(h);
-        return;
-    }
     /* A delete's stores wait for nothing unless its claim is a locked
      * instruction: asked for ahead of a biased claim, the bucket's lines
      * only crowded the misses of the lookup that finds the key (2M- and
      * 4M-key deletes took 10-11 % longer). */
-    prefetch_write_bucket(t, h, hash, false, kind);
-#endif
-    claim_as(h, pc, mine);
-    mapdelete_claimed(t, h, key, hash, kind);
-    releaseWriting(h);
+    if (mine == 0)
+        prefetch_write_bucket(t, h, hash, false, kind);
+    WITH_CLAIM(h, pc, mine, mapdelete_claimed(t, h, key, hash, kind));
 }
 
 /* ---- evacuate ---------------------------------------------------------
