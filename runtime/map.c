@@ -12,7 +12,9 @@
 
 #define COLD __attribute__((noinline, cold))
 
-/* tophash_word's table: the word of every top byte a hash can have. */
+/* tophash_word's table: the word of every top byte a hash can have, the
+ * byte raised past the values that mark empty and evacuated cells (Go's
+ * tophash; tophash() reads it from here too). */
 #define TOPHASH_WORD(b) (MR_LSB * ((b) < minTopHash ? (b) + minTopHash : (b)))
 #define TOPHASH_WORDS4(b) TOPHASH_WORD(b), TOPHASH_WORD(b + 1), TOPHASH_WORD(b + 2), TOPHASH_WORD(b + 3)
 #define TOPHASH_WORDS16(b) TOPHASH_WORDS4(b), TOPHASH_WORDS4(b + 4), TOPHASH_WORDS4(b + 8), TOPHASH_WORDS4(b + 12)

@@ -339,22 +339,17 @@ MR_INLINE void checkNotWriting(const mr_map *h, mr_mapfault fault)
 MR_INLINE uintptr_t bucketShift(uint8_t b) { return (uintptr_t)1 << (b & (sizeof(uintptr_t) * 8 - 1)); }
 MR_INLINE uintptr_t bucketMask(uint8_t b) { return bucketShift(b) - 1; }
 
-/* tophash calculates the tophash value for hash. */
-MR_INLINE uint8_t tophash(uint64_t hash)
-{
-    uint8_t top = (uint8_t)(hash >> 56);
-    if (top < minTopHash)
-        top += minTopHash;
-    return top;
-}
-
 /* tophash(hash) in each byte of a word, what match_top compares a
- * bucket's tophash word with, and (its low byte) tophash itself: read
- * from a table of the 256 (map.c), one load where computing it was six
- * instructions of a lookup of a few dozen (the shift, minTopHash's test,
- * the multiply that spreads the byte). */
+ * bucket's tophash word with: read from a table of the 256 (map.c, where
+ * Go's rule, the top byte raised past minTopHash, is written once), one
+ * load where computing it was six instructions of a lookup of a few
+ * dozen (the shift, minTopHash's test, the multiply that spreads the
+ * byte). */
 extern const uint64_t mr_tophash_words[256];
 MR_INLINE uint64_t tophash_word(uint64_t hash) { return mr_tophash_words[hash >> 56]; }
+
+/* tophash calculates the tophash value for hash: the word's low byte. */
+MR_INLINE uint8_t tophash(uint64_t hash) { return (uint8_t)tophash_word(hash); }
 
 MR_INLINE bool isEmpty(uint8_t x) { return x <= emptyOne; }
 
