@@ -363,41 +363,15 @@ MR_INLINE void prefetch_write_bucket(const mr_maptype *t, mr_map *h, uint64_t ha
 
 /* ---- mapassign -------------------------------------------------------- */
 
-/* ---- a write under the claim ------------------------------------------
- *
- * WITH_CLAIM(h, pc, mine, op) runs op (a write's body, inlined) between
- * claim_as and the release, compiled twice: once for the bias owner
- * (mine not 0), whose release is a store of 0 with nothing compared
- * (releaseWriting_owner), and once for every other claim.  One copy with
- * the owner's id kept for the release held one more register across the
- * write (callgrind: +3 instructions); two copies take 4 of the 15 the
- * checks added to an int64 small delete (108.9 -> 104.9, unchecked 93.9),
- * and in time string small delete's checks from +3.4 to +0.5-1.0 % and
- * string small insert's from +4.2-5.4 to +2.2-2.9 %.  Without the checks
- * there is nothing to release, and one copy. */
-#ifndef MR_NO_RACE_CHECKS
-#define WITH_CLAIM(h, pc, mine, op)                                            \
-    do {                                                                       \
-        claim_as(h, pc, mine);                                                 \
-        if (MR_LIKELY((mine) != 0)) {                                          \
-            op;                                                                \
-            releaseWriting_owner(h);                                           \
-        } else {                                                               \
-            op;                                                                \
-            releaseWriting(h);                                                 \
-        }                                                                      \
-    } while (0)
-#else
-#define WITH_CLAIM(h, pc, mine, op) \
-    do {                            \
-        (void)(mine);               \
-        op;                         \
-    } while (0)
-#endif
-
-/* The assign proper, under the claim: the element's slot. */
-MR_INLINE void *mapassign_claimed(const mr_maptype *t, mr_map *h, const void *key, uint64_t hash, int kind)
+MR_INLINE void *mapassign_body(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc, int kind)
 {
+    if (h == NULL)
+        mr_panic_nilmap();
+    /* Hash before claiming, as Go does, so a user hash that fails leaves
+     * the map unclaimed. */
+    uint64_t hash = kind_hash(t, kind, key, h->hash0);
+    prefetch_write_bucket(t, h, hash, true, kind);
+    claimWriting(h, pc);
     if (MR_UNLIKELY(h->buckets == NULL))
         set_buckets(t, h, mr_makeBucketArray(t, h, 0, NULL, &h->nextOverflow)); /* makemap_small: one bucket, made lazily */
 
@@ -475,32 +449,29 @@ again:;
     set_tophash(h, insertb, insertslot, top, insertb == bmain, bucket);
     h->count++;
 done:
+    releaseWriting(h);
     return kind_slotelem(t, kind, elem);
-}
-
-
-/* The claim around mapassign_claimed (WITH_CLAIM). */
-MR_INLINE void *mapassign_body(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc, int kind)
-{
-    if (h == NULL)
-        mr_panic_nilmap();
-    /* Hash before claiming, as Go does, so a user hash that fails leaves
-     * the map unclaimed. */
-    uint64_t hash = kind_hash(t, kind, key, h->hash0);
-    prefetch_write_bucket(t, h, hash, true, kind);
-    uint64_t mine = claim_bias_mine(h);
-    void *e;
-    WITH_CLAIM(h, pc, mine, e = mapassign_claimed(t, h, key, hash, kind));
-    return e;
 }
 
 /* ---- mapdelete -------------------------------------------------------- */
 
-/* The delete proper, under the claim. */
-MR_INLINE void mapdelete_claimed(const mr_maptype *t, mr_map *h, const void *key, uint64_t hash, int kind)
+MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc, int kind)
 {
-    if (h->count == 0)
+    if (h == NULL)
         return;
+    /* Checked before count so a delete racing with a write on an empty map
+     * is still seen. */
+    uint64_t hash = kind_hash(t, kind, key, h->hash0);
+    /* A delete's stores wait for nothing unless its claim is a locked
+     * instruction: asked for ahead of a biased claim, the bucket's lines
+     * only crowded the misses of the lookup that finds the key (2M- and
+     * 4M-key deletes took 10-11 % longer). */
+    uint64_t mine = claim_bias_mine(h);
+    if (mine == 0)
+        prefetch_write_bucket(t, h, hash, false, kind);
+    claim_as(h, pc, mine);
+    if (h->count == 0)
+        goto out;
     uintptr_t bucket = hash & h->mask;
     if (growing(h))
         mr_growWork(t, h, bucket);
@@ -569,30 +540,13 @@ MR_INLINE void mapdelete_claimed(const mr_maptype *t, mr_map *h, const void *key
              * repeatedly trigger hash collisions (Go issue 25237). */
             if (h->count == 0)
                 h->hash0 = mr_fastrand64();
-            return;
+            goto out;
         }
         if (has_empty_rest(w))
-            return;
+            goto out;
     }
-}
-
-
-/* The claim around mapdelete_claimed (WITH_CLAIM). */
-MR_INLINE void mapdelete_body(const mr_maptype *t, mr_map *h, const void *key, uintptr_t pc, int kind)
-{
-    if (h == NULL)
-        return;
-    /* Checked before count so a delete racing with a write on an empty map
-     * is still seen. */
-    uint64_t hash = kind_hash(t, kind, key, h->hash0);
-    uint64_t mine = claim_bias_mine(h);
-    /* A delete's stores wait for nothing unless its claim is a locked
-     * instruction: asked for ahead of a biased claim, the bucket's lines
-     * only crowded the misses of the lookup that finds the key (2M- and
-     * 4M-key deletes took 10-11 % longer). */
-    if (mine == 0)
-        prefetch_write_bucket(t, h, hash, false, kind);
-    WITH_CLAIM(h, pc, mine, mapdelete_claimed(t, h, key, hash, kind));
+out:
+    releaseWriting(h);
 }
 
 /* ---- evacuate ---------------------------------------------------------

@@ -303,18 +303,6 @@ MR_INLINE void releaseWriting(mr_map *h)
 #endif
 }
 
-/* The release of a claim the bias owner took with claim_as (mine not 0):
- * a store of 0, nothing compared.  Nobody else can have replaced it:
- * another writer revokes the bias first, and its compare-and-swap then
- * either fails on the owner's claim (and reports) or came first, and the
- * owner's store replaced its claim, which that writer's release finds
- * lost.  releaseWriting's comparison would find the owner's own id here
- * in every case, and store 0 as well. */
-MR_INLINE void releaseWriting_owner(mr_map *h)
-{
-    atomic_store_explicit(&h->writer, 0, memory_order_release);
-}
-
 /* The write claim as a reader sees it: nonzero while a write is in
  * progress (the writer's goroutine id) or once the map was freed. */
 MR_INLINE uint64_t claimHolder(const mr_map *h)

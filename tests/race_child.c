@@ -8,6 +8,9 @@
  *                          bias (claims without a locked instruction),
  *                          writes on while a second writer starts
  *   race_child readwrite   one thread reads while another writes
+ *   race_child readowner   the same, the writer being main, which filled
+ *                          the map and so owns its bias (its claims are
+ *                          plain stores)
  *   race_child bias        prints a map's write bias (mr_mapstats.bias) after
  *                          main's write and after another goroutine's, then
  *                          for 300 maps each written by main and then by a
@@ -380,6 +383,10 @@ int main(int argc, char **argv)
         writer(NULL);
     } else if (strcmp(mode, "bias") == 0) {
         bias_report();
+    } else if (strcmp(mode, "readowner") == 0) {
+        pthread_t th;
+        pthread_create(&th, NULL, reader, NULL);
+        writer(NULL);
     } else if (strcmp(mode, "readwrite") == 0) {
         run_pair(reader, writer);
     } else if (strcmp(mode, "iterwrite") == 0) {
