@@ -466,6 +466,7 @@ static void mapfree(const mr_maptype *t, mr_map *h, uintptr_t pc)
     h->buckets = h->oldbuckets = NULL;
     h->tops = NULL;
     h->count = 0;
+    releaseWriting_check(h);
     /* The header stays poisoned in quarantine for a while, so that a later
      * use is reported instead of reading reused memory. */
     mr_quarantine_header(h);

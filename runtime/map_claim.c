@@ -4,31 +4,44 @@
  * A locked compare-and-swap per write is a tenth of a small map's write
  * time, and most maps are only ever written by the goroutine that made
  * or filled them.  So the first goroutine to write a map owns its bias,
- * and its claims are a store of its id into the claim word followed by a
- * load of the bias (map_internal.h).  Another goroutine's first write
- * revokes the bias, once for the map's lifetime:
+ * and its claims are a store of its id into the claim word, its releases
+ * a comparison of the claim word with the bias and a store of 0
+ * (map_internal.h).  Another goroutine's first write revokes the bias,
+ * once for the map's lifetime:
  *
  *     owner                          revoker
  *     store writer = owner           CAS bias: owner -> REVOKING
- *     (compiler barrier)             membarrier(PRIVATE_EXPEDITED)
- *     load bias                      bias = NONE; CAS writer: 0 -> me
+ *     (the write)                    membarrier(PRIVATE_EXPEDITED)
+ *     load writer, bias (release)    bias = NONE; CAS writer: 0 -> me
  *
  * membarrier makes every running thread of the process pass a full memory
  * barrier before it returns, so either the owner's store is visible to
  * the revoker's compare-and-swap (which then fails: concurrent map writes)
- * or the owner's load comes after it and sees the revocation.  In that
- * second case the revoker may have claimed the map meanwhile (the owner's
- * store then replaced its claim, and its release reports the race) or
- * will find the store when it claims; the owner holds the claim like any
- * writer, after a fence that makes its store visible before it reads the
- * map.  Without that second look (its three instructions are a good part
- * of what the checks add to a write), a revoker whose barrier fell between
- * the owner's first look and its store could claim, write and release
- * while the store still sat in the owner's store buffer and the owner
- * read the map: an overlap that no release would report.  From then on
- * every writer of that map compare-and-swaps, as before.  No overlapping pair of writes goes unreported, which a plain
- * store on both sides would allow (each could still be reading its own
- * store from its store buffer when the other checks).
+ * or the store comes after the owner's barrier, and with it everything
+ * the owner does from then on: its release then loads the bias as
+ * revoked.  A release that finds the bias not its own (mr_release_slow)
+ * passes a fence, so that its claim's store is visible, and looks at the
+ * last writer: a revoker that claimed the map since recorded itself there
+ * (mr_claim_slow), where the owner's mark is MR_LAST_BY_OWNER (taken with
+ * the bias).  So if the revoker's claim came while the owner's store was
+ * still on its way, and the two wrote the map at once, one of them
+ * reports it:
+ *   - the owner's store landed on the revoker's claim: the revoker's
+ *     release finds it (or the owner's release, 0) instead of its own id;
+ *   - it landed after the revoker's release: the revoker's record is
+ *     older than the store, so the owner's fenced look at the last writer
+ *     finds it;
+ *   - the revoker's record is not yet visible when the owner looks: its
+ *     compare-and-swap either failed on the owner's claim, or came before
+ *     the owner's store landed, which replaced it, and the revoker's
+ *     release finds a claim not its own.
+ * (The owner's claim used to look at the bias again after its store, and
+ * pass the fence there when it was revoked: a load and a branch on every
+ * write where the release's comparison with the bias already finds the
+ * revocation.)  From then on every writer of that map compare-and-swaps,
+ * as before.  No overlapping pair of writes goes unreported, which a
+ * plain store on both sides would allow (each could still be reading its
+ * own store from its store buffer when the other checks).
  *
  * A revocation costs a system call that interrupts the CPUs running the
  * process's other threads (about 1 µs when the owner sleeps, tens of µs
@@ -116,8 +129,10 @@ uint64_t mr_bias_settle(mr_map *h, uint64_t me, uint64_t seen)
             uint64_t want = bias_enabled() ? me : MR_BIAS_NONE;
             if (atomic_compare_exchange_strong_explicit(&h->bias, &seen, want, memory_order_acq_rel,
                                                         memory_order_acquire)) {
-                /* The owner's claims do not store it (claimWriting). */
-                atomic_store_explicit(&h->last_writer, me, memory_order_relaxed);
+                /* The owner's claims do not store it (claimWriting); the
+                 * mark tells its releases that no one else has since. */
+                atomic_store_explicit(&h->last_writer, want == me ? me | MR_LAST_BY_OWNER : me,
+                                      memory_order_relaxed);
                 return want;
             }
             continue;
@@ -159,11 +174,33 @@ void mr_claim_slow(mr_map *h)
     atomic_store_explicit(&h->last_writer, me, memory_order_relaxed);
 }
 
-void mr_release_slow(mr_map *h, uint64_t cur)
+/* The bias owner's claim, a plain store, whose bias was revoked during
+ * the write: once the store is visible, the last writer must still be the
+ * owner's mark, or a revoker claimed the map beside this write (see the
+ * top of this file). */
+static __attribute__((noinline, cold)) void check_revoked_owner(mr_map *h, uint64_t me)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    uint64_t last = atomic_load_explicit(&h->last_writer, memory_order_relaxed);
+    if (last != (me | MR_LAST_BY_OWNER))
+        mr_map_claim_lost(h, last_writer_id(last));
+}
+
+void mr_claim_check_end(mr_map *h, uint64_t cur)
 {
     /* (The thread has its id: its claim gave it one.) */
-    if (MR_UNLIKELY(cur != mr_tls_goid))
+    uint64_t me = mr_tls_goid;
+    if (MR_UNLIKELY(cur != me))
         mr_map_claim_lost(h, cur);
+    /* A compare-and-swap claimer recorded itself, and no other writer can
+     * since: anything else is an owner's claim (map_claim.c). */
+    else if (MR_UNLIKELY(atomic_load_explicit(&h->last_writer, memory_order_relaxed) != me))
+        check_revoked_owner(h, me);
+}
+
+void mr_release_slow(mr_map *h, uint64_t cur)
+{
+    mr_claim_check_end(h, cur);
     atomic_store_explicit(&h->writer, 0, memory_order_release);
 }
 

@@ -191,6 +191,13 @@ _Static_assert(MR_BIAS_NONE != MR_WRITER_FREED, "a freed map's claim would pass 
  * owner's claim tests one thing (claim_bias_mine). */
 #define MR_BIAS_UNSET (UINT64_MAX - 2)
 
+/* last_writer while the bias owner is the last writer: its id with this
+ * bit, which no compare-and-swap claimer's record of itself has, so that
+ * a release can tell whether another writer claimed the map since the
+ * bias was taken (mr_release_slow).  Readers of it as an id mask it. */
+#define MR_LAST_BY_OWNER (UINT64_C(1) << 61)
+MR_INLINE uint64_t last_writer_id(uint64_t last) { return last & ~MR_LAST_BY_OWNER; }
+
 /* A write found the bias neither its own nor MR_BIAS_NONE: takes it if
  * no goroutine has it yet (and biasing is on), revokes another's; returns
  * the bias as it now is for this writer, me or MR_BIAS_NONE (map_claim.c). */
@@ -202,6 +209,8 @@ __attribute__((noinline)) void mr_claim_slow(mr_map *h);
 /* The release of a claim that is not the bias owner's, or was disturbed
  * (map_claim.c). */
 __attribute__((noinline)) void mr_release_slow(mr_map *h, uint64_t cur);
+/* What mr_release_slow checks, without the release (releaseWriting_check). */
+void mr_claim_check_end(mr_map *h, uint64_t cur);
 /* Takes the claim if it is free, revoking another goroutine's bias first;
  * false (and nothing done) if it is held. */
 bool mr_claim_try(mr_map *h);
@@ -240,26 +249,17 @@ MR_INLINE uint64_t claim_bias_mine(mr_map *h)
 #endif
 }
 
-/* The bias owner's claim: its id stored, then the bias loaded again.  A
- * revoker's membarrier makes either the store visible to it or its
- * revocation visible here (a compiler barrier is all this side needs). */
-MR_INLINE void claim_biased(mr_map *h, uint64_t me)
-{
-    atomic_store_explicit(&h->writer, me, memory_order_relaxed);
-    atomic_signal_fence(memory_order_seq_cst);
-    if (MR_UNLIKELY(atomic_load_explicit(&h->bias, memory_order_relaxed) != me)) {
-        /* Revoked meanwhile: a fence (map_claim.c); a revoker that wrote
-         * since recorded itself as the last writer. */
-        atomic_fetch_or_explicit(&h->writer, 0, memory_order_seq_cst);
-        atomic_store_explicit(&h->last_writer, me, memory_order_relaxed);
-    }
-}
+/* The bias owner's claim: its id stored, nothing else.  A revocation
+ * that comes while the store is on its way is found by the release,
+ * which then finds the bias no longer its own (map_claim.c). */
+MR_INLINE void claim_biased(mr_map *h, uint64_t me) { atomic_store_explicit(&h->writer, me, memory_order_relaxed); }
 
 /* The owner's path is inline: a thread id of 0 (none given yet) is never
  * a bias, so it takes the slow path, which gives it one.  last_writer is
- * not stored on it: it is the owner's from the write that took the bias
- * (mr_bias_settle) until another goroutine revokes it, and every claim
- * after that is a slow one, which stores it.  mine: claim_bias_mine(h). */
+ * not stored on it: it is the owner's, marked MR_LAST_BY_OWNER, from the
+ * write that took the bias (mr_bias_settle) until another goroutine
+ * revokes it, and every claim after that is a slow one, which stores it.
+ * mine: claim_bias_mine(h). */
 MR_INLINE void claim_as(mr_map *h, uintptr_t pc, uint64_t mine)
 {
 #ifndef MR_NO_RACE_CHECKS
@@ -284,8 +284,9 @@ MR_INLINE void claimWriting(mr_map *h, uintptr_t pc)
  * replaced (map_claim.c), is compared with the bias: equal, it is the
  * owner's own claim (a claim word holds the bias's id only while the
  * owner writes, and a bias never comes back once revoked), released by a
- * store.  Any other writer's release, or a disturbed one, is a call that
- * compares it with the thread's id.  Comparing with the id instead, kept
+ * store.  Any other writer's release, an owner's whose bias was revoked
+ * during the write, or a disturbed one, is a call that compares it with
+ * the thread's id and looks at the last writer (mr_release_slow).  Comparing with the id instead, kept
  * in a register from the claim, held one more register across the write
  * (callgrind: int64 small delete 125.0 -> 118.0 instructions; reading the
  * id again from TLS here, after a large map's bucket stores, had cost
@@ -298,6 +299,19 @@ MR_INLINE void releaseWriting(mr_map *h)
         mr_release_slow(h, cur);
     else
         atomic_store_explicit(&h->writer, 0, memory_order_release);
+#else
+    (void)h;
+#endif
+}
+
+/* A release's checks without the release: for a claim kept to the end
+ * (a freed map's, whose word is then poisoned). */
+MR_INLINE void releaseWriting_check(mr_map *h)
+{
+#ifndef MR_NO_RACE_CHECKS
+    uint64_t cur = atomic_load_explicit(&h->writer, memory_order_relaxed);
+    if (MR_UNLIKELY(cur != atomic_load_explicit(&h->bias, memory_order_relaxed)))
+        mr_claim_check_end(h, cur);
 #else
     (void)h;
 #endif

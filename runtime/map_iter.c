@@ -350,7 +350,7 @@ static MR_NOINLINE bool iternext_not_stable(mr_mapiter *it)
     mr_map *h = it->h_;
     uint64_t w = claimHolder(h);
     if (MR_UNLIKELY(w == 0 && table_unchanged(it, h)))
-        w = atomic_load_explicit(&h->last_writer, memory_order_relaxed);
+        w = last_writer_id(atomic_load_explicit(&h->last_writer, memory_order_relaxed));
     if (MR_UNLIKELY(w != 0))
         return iternext_seen_writer(it, w);
     return iternext_general(it);

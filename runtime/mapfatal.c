@@ -139,7 +139,7 @@ static void notify(mr_mapfault fault, const race_site *site, const mr_report_gor
  * last write was the holder's: a one-frame stack (a return address). */
 static bool last_write(const race_site *site, uint64_t holder, mr_stack *out)
 {
-    if (site->last_pc == NULL || holder == 0 || atomic_load(site->last_writer) != holder)
+    if (site->last_pc == NULL || holder == 0 || last_writer_id(atomic_load(site->last_writer)) != holder)
         return false;
     uintptr_t pc = atomic_load(site->last_pc);
     if (pc == 0)

@@ -26,6 +26,11 @@
  *                          lookup, which tests the claim with the old
  *                          buckets) while another thread's write is
  *                          inside the map, stalled as in iterstep
+ *   race_child late-owner-store  main, the bias owner, is inside a write
+ *                          whose claim (a plain store) is made to look
+ *                          still on its way: another thread revokes the
+ *                          bias, claims, writes and releases meanwhile;
+ *                          main's release must report the pair
  *   race_child locked      eight threads share a map under a mutex (no report)
  *   race_child nilassign   assignment to the nil map
  *   race_child uaf-read    access after mr_mapfree
@@ -43,6 +48,8 @@
  * is detected within 20 s the child exits 3 ("not detected").
  */
 #include <maprt.h>
+
+#include "map_internal.h" /* (late-owner-store: the claim word) */
 
 #include <pthread.h>
 #include <sched.h>
@@ -345,6 +352,51 @@ static void dense_read(void)
     printf("not reached: a read beside the write (found %d)\n", found);
 }
 
+/* late-owner-store.  No test can hold a store in a store buffer, so main,
+ * inside its write (its key's equality, called with the claim held), puts
+ * the claim word back to 0 as the other threads would see it while the
+ * store is on its way, lets another thread write the map (a revocation
+ * of main's bias, a compare-and-swap claim that succeeds, a write, a
+ * release), then lets its store "land" and ends its write.  Neither claim
+ * saw the other; main's release finds its bias revoked and the other
+ * writer recorded as the last (map_claim.c). */
+static _Atomic int late_armed;
+static mr_map *late_map;
+static bool late_equal(const void *a, const void *b);
+static const mr_maptype late_type = MR_MAPTYPE_INIT("map[int64]int64", int64_t, int64_t, stalling_hash, late_equal, 0);
+
+static void *late_writer(void *arg)
+{
+    (void)arg;
+    int64_t k = 1000;
+    *(int64_t *)mr_mapassign(&late_type, late_map, &k) = 1;
+    return NULL;
+}
+
+static bool late_equal(const void *a, const void *b)
+{
+    if (atomic_exchange(&late_armed, 0)) {
+        _Atomic uint64_t *claim = &((struct mr_map *)late_map)->writer;
+        uint64_t mine = atomic_exchange(claim, 0);
+        pthread_t th;
+        pthread_create(&th, NULL, late_writer, NULL);
+        pthread_join(th, NULL);
+        atomic_store(claim, mine);
+    }
+    return *(const int64_t *)a == *(const int64_t *)b;
+}
+
+static void late_owner_store(void)
+{
+    late_map = mr_makemap(&late_type, 0);
+    for (int64_t k = 0; k < 64; k++)
+        *(int64_t *)mr_mapassign(&late_type, late_map, &k) = k;
+    atomic_store(&late_armed, 1);
+    int64_t k = 7;
+    *(int64_t *)mr_mapassign(&late_type, late_map, &k) = 8;
+    printf("not reached: the overlapping writes went unreported\n");
+}
+
 static void at_exit_handler(void)
 {
     static const char msg[] = "atexit handler ran\n";
@@ -393,6 +445,9 @@ int main(int argc, char **argv)
         run_pair(iterator, writer);
     } else if (strcmp(mode, "iterstep") == 0) {
         iter_step();
+        return 0;
+    } else if (strcmp(mode, "late-owner-store") == 0) {
+        late_owner_store();
         return 0;
     } else if (strcmp(mode, "dense-read") == 0) {
         dense_read();

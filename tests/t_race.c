@@ -271,6 +271,10 @@ int main(int argc, char **argv)
      * claim with the old buckets (map.c): a read during a write there is
      * reported as anywhere. */
     expect_fatal_once("dense-read", "fatal error: concurrent map read and map write", 2);
+    /* The bias owner's claim is a plain store: a revoker can claim, write
+     * and release while it is still on its way.  The owner's release then
+     * finds the bias revoked and the revoker recorded (map_claim.c). */
+    expect_fatal_once("late-owner-store", "fatal error: concurrent map writes", 2);
     expect_fatal_once("nilassign", "panic: assignment to entry in nil map", 2);
     expect_fatal_once("uaf-read", "fatal error: map used after free", 2);
     expect_fatal_once("uaf-write", "fatal error: map used after free", 2);
