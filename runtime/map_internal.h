@@ -235,7 +235,9 @@ MR_INLINE uint64_t claim_bias_mine(mr_map *h)
 {
 #ifndef MR_NO_RACE_CHECKS
     uint64_t me = mr_tls_goid;
-    if (atomic_load_explicit(&h->bias, memory_order_relaxed) != me)
+    /* (Unlikely, or GCC may lay an assign's owner claim out of line: a
+     * jump there and one back on every write.) */
+    if (MR_UNLIKELY(atomic_load_explicit(&h->bias, memory_order_relaxed) != me))
         return 0;
     /* A bias is never 0, a thread's id before it has one: so the caller's
      * test of the result is this comparison's (two instructions fewer a
