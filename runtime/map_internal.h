@@ -288,11 +288,11 @@ MR_INLINE void claimWriting(mr_map *h, uintptr_t pc)
  * owner writes, and a bias never comes back once revoked), released by a
  * store.  Any other writer's release, an owner's whose bias was revoked
  * during the write, or a disturbed one, is a call that compares it with
- * the thread's id and looks at the last writer (mr_release_slow).  Comparing with the id instead, kept
- * in a register from the claim, held one more register across the write
- * (callgrind: int64 small delete 125.0 -> 118.0 instructions; reading the
- * id again from TLS here, after a large map's bucket stores, had cost
- * 10-20 % of a 4M-key insert). */
+ * the thread's id and looks at the last writer (mr_release_slow).
+ * Comparing with the id instead, kept in a register from the claim, held
+ * one more register across the write (callgrind: int64 small delete
+ * 125.0 -> 118.0 instructions; reading the id again from TLS here, after
+ * a large map's bucket stores, had cost 10-20 % of a 4M-key insert). */
 MR_INLINE void releaseWriting(mr_map *h)
 {
 #ifndef MR_NO_RACE_CHECKS

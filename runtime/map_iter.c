@@ -278,7 +278,7 @@ next:
         it->bucket_ = bucket;
         it->bptr_ = b;
         /* (every later cell: the places after i in the visiting order, as cells) */
-        unsigned later = ((1u << bucketCnt) - 1) << (i + 1) & ((1u << bucketCnt) - 1), off = it->offset_;
+        unsigned later = (((1u << bucketCnt) - 1) << (i + 1)) & ((1u << bucketCnt) - 1), off = it->offset_;
         it->cellq_ = cell_queue[off][(later << off | later >> (bucketCnt - off)) & ((1u << bucketCnt) - 1)];
         it->checkbucket_ = checkBucket;
         if (it->state_ != ITER_TOLD)
