@@ -19,7 +19,7 @@
  * the revoker's compare-and-swap (which then fails: concurrent map writes)
  * or the store comes after the owner's barrier, and with it everything
  * the owner does from then on: its release then loads the bias as
- * revoked.  A release that finds the bias not its own (mr_release_slow)
+ * revoked.  A release that finds the bias not its own (mr_claim_check_end)
  * passes a fence, so that its claim's store is visible, and looks at the
  * last writer: a revoker that claimed the map since recorded itself there
  * (mr_claim_slow), where the owner's mark is MR_LAST_BY_OWNER (taken with
@@ -196,12 +196,6 @@ void mr_claim_check_end(mr_map *h, uint64_t cur)
      * since: anything else is an owner's claim (map_claim.c). */
     else if (MR_UNLIKELY(atomic_load_explicit(&h->last_writer, memory_order_relaxed) != me))
         check_revoked_owner(h, me);
-}
-
-void mr_release_slow(mr_map *h, uint64_t cur)
-{
-    mr_claim_check_end(h, cur);
-    atomic_store_explicit(&h->writer, 0, memory_order_release);
 }
 
 /* The claim for housekeeping outside a write (releasing parked memory):

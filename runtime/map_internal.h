@@ -194,7 +194,7 @@ _Static_assert(MR_BIAS_NONE != MR_WRITER_FREED, "a freed map's claim would pass 
 /* last_writer while the bias owner is the last writer: its id with this
  * bit, which no compare-and-swap claimer's record of itself has, so that
  * a release can tell whether another writer claimed the map since the
- * bias was taken (mr_release_slow).  Readers of it as an id mask it. */
+ * bias was taken (mr_claim_check_end).  Readers of it as an id mask it. */
 #define MR_LAST_BY_OWNER (UINT64_C(1) << 61)
 MR_INLINE uint64_t last_writer_id(uint64_t last) { return last & ~MR_LAST_BY_OWNER; }
 
@@ -206,11 +206,10 @@ __attribute__((noinline, cold)) uint64_t mr_bias_settle(mr_map *h, uint64_t me, 
  * has no id yet: settles the bias, then takes the claim as the owner does
  * or by compare-and-swap, and records the writer (map_claim.c). */
 __attribute__((noinline)) void mr_claim_slow(mr_map *h);
-/* The release of a claim that is not the bias owner's, or was disturbed
- * (map_claim.c). */
-__attribute__((noinline)) void mr_release_slow(mr_map *h, uint64_t cur);
-/* What mr_release_slow checks, without the release (releaseWriting_check). */
-void mr_claim_check_end(mr_map *h, uint64_t cur);
+/* The end of a claim that is not the bias owner's, or was disturbed:
+ * compares it with the thread's id and looks at the last writer, and
+ * reports a race found (map_claim.c); the caller then releases it. */
+__attribute__((noinline)) void mr_claim_check_end(mr_map *h, uint64_t cur);
 /* Takes the claim if it is free, revoking another goroutine's bias first;
  * false (and nothing done) if it is held. */
 bool mr_claim_try(mr_map *h);
@@ -282,32 +281,8 @@ MR_INLINE void claimWriting(mr_map *h, uintptr_t pc)
     claim_as(h, pc, claim_bias_mine(h));
 }
 
-/* The claim word as it is now, which another writer's claim may have
- * replaced (map_claim.c), is compared with the bias: equal, it is the
- * owner's own claim (a claim word holds the bias's id only while the
- * owner writes, and a bias never comes back once revoked), released by a
- * store.  Any other writer's release, an owner's whose bias was revoked
- * during the write, or a disturbed one, is a call that compares it with
- * the thread's id and looks at the last writer (mr_release_slow).
- * Comparing with the id instead, kept in a register from the claim, held
- * one more register across the write (callgrind: int64 small delete
- * 125.0 -> 118.0 instructions; reading the id again from TLS here, after
- * a large map's bucket stores, had cost 10-20 % of a 4M-key insert). */
-MR_INLINE void releaseWriting(mr_map *h)
-{
-#ifndef MR_NO_RACE_CHECKS
-    uint64_t cur = atomic_load_explicit(&h->writer, memory_order_relaxed);
-    if (MR_UNLIKELY(cur != atomic_load_explicit(&h->bias, memory_order_relaxed)))
-        mr_release_slow(h, cur);
-    else
-        atomic_store_explicit(&h->writer, 0, memory_order_release);
-#else
-    (void)h;
-#endif
-}
-
-/* A release's checks without the release: for a claim kept to the end
- * (a freed map's, whose word is then poisoned). */
+/* A release's checks, without the release: releaseWriting's, and a freed
+ * map's, whose claim is kept to the end (its word is then poisoned). */
 MR_INLINE void releaseWriting_check(mr_map *h)
 {
 #ifndef MR_NO_RACE_CHECKS
@@ -316,6 +291,25 @@ MR_INLINE void releaseWriting_check(mr_map *h)
         mr_claim_check_end(h, cur);
 #else
     (void)h;
+#endif
+}
+
+/* The claim word as it is now, which another writer's claim may have
+ * replaced (map_claim.c), is compared with the bias: equal, it is the
+ * owner's own claim (a claim word holds the bias's id only while the
+ * owner writes, and a bias never comes back once revoked), released by a
+ * store.  Any other writer's release, an owner's whose bias was revoked
+ * during the write, or a disturbed one, is a call that compares it with
+ * the thread's id and looks at the last writer (mr_claim_check_end).
+ * Comparing with the id instead, kept in a register from the claim, held
+ * one more register across the write (callgrind: int64 small delete
+ * 125.0 -> 118.0 instructions; reading the id again from TLS here, after
+ * a large map's bucket stores, had cost 10-20 % of a 4M-key insert). */
+MR_INLINE void releaseWriting(mr_map *h)
+{
+    releaseWriting_check(h);
+#ifndef MR_NO_RACE_CHECKS
+    atomic_store_explicit(&h->writer, 0, memory_order_release);
 #endif
 }
 

@@ -297,12 +297,12 @@ static void *stalled_writer(void *arg)
     return NULL;
 }
 
-/* A map of stalling_type holding the keys 0..63. */
-static mr_map *stalling_map(size_t hint)
+/* A map of type t (an int64 -> int64 map) holding the keys 0..63. */
+static mr_map *map_of_64(const mr_maptype *t, size_t hint)
 {
-    mr_map *m = mr_makemap(&stalling_type, hint);
+    mr_map *m = mr_makemap(t, hint);
     for (int64_t k = 0; k < 64; k++)
-        *(int64_t *)mr_mapassign(&stalling_type, m, &k) = k;
+        *(int64_t *)mr_mapassign(t, m, &k) = k;
     return m;
 }
 
@@ -319,7 +319,7 @@ static void stall_a_writer(mr_map *m)
 
 static void iter_step(void)
 {
-    mr_map *m = stalling_map(0);
+    mr_map *m = map_of_64(&stalling_type, 0);
     mr_mapiter it;
     mr_mapiterinit(&stalling_type, m, &it);
     if (!mr_mapiternext(&it))
@@ -338,7 +338,7 @@ static void iter_step(void)
  * the equality too. */
 static void dense_read(void)
 {
-    mr_map *m = stalling_map(1 << 17);
+    mr_map *m = map_of_64(&stalling_type, 1 << 17);
     mr_mapstats st;
     mr_mapgetstats(m, &st);
     if (st.B < 14) {
@@ -388,9 +388,7 @@ static bool late_equal(const void *a, const void *b)
 
 static void late_owner_store(void)
 {
-    late_map = mr_makemap(&late_type, 0);
-    for (int64_t k = 0; k < 64; k++)
-        *(int64_t *)mr_mapassign(&late_type, late_map, &k) = k;
+    late_map = map_of_64(&late_type, 0);
     atomic_store(&late_armed, 1);
     int64_t k = 7;
     *(int64_t *)mr_mapassign(&late_type, late_map, &k) = 8;
